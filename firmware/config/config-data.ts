@@ -1,0 +1,122 @@
+// The parsed, validated configuration (ha.cf + authkeys + nodeinfo) as plain
+// data. Plain objects only (no classes): the daemon hands this to the heartbeat
+// path process over IPC unchanged.
+
+/** Where a setting came from, for error messages and `ringbeat check --print`. */
+export interface SourceRef {
+  file: string;
+  line: number;
+}
+
+export type AuthMethod = 'crc' | 'md5' | 'sha1' | 'sha256';
+
+export interface AuthKeyEntry {
+  index: number; // 0..15
+  method: AuthMethod;
+  /** Raw key token as written in authkeys (latin1). Absent for crc. */
+  key?: string;
+  at: SourceRef;
+}
+
+export interface AuthConfig {
+  /** Index used to sign outgoing messages (`auth N`). */
+  outbound: number;
+  keys: AuthKeyEntry[];
+}
+
+export interface SerialMediumConfig {
+  kind: 'serial';
+  /** Device path as written (symlinks allowed); also the link name Heartbeat reports. */
+  device: string;
+  baud: number;
+  at: SourceRef;
+}
+
+export interface BcastMediumConfig {
+  kind: 'bcast';
+  iface: string;
+  port: number;
+  at: SourceRef;
+}
+
+export interface UcastMediumConfig {
+  kind: 'ucast';
+  iface: string;
+  /** Peer address (IPv4 literal or resolvable host name, resolved at start). */
+  peer: string;
+  port: number;
+  at: SourceRef;
+}
+
+export interface McastMediumConfig {
+  kind: 'mcast';
+  iface: string;
+  group: string;
+  port: number;
+  ttl: number; // 0..4 (Heartbeat's limit; sets IP_MULTICAST_TTL)
+  loop: boolean;
+  at: SourceRef;
+}
+
+export type MediumConfig = SerialMediumConfig | BcastMediumConfig | UcastMediumConfig | McastMediumConfig;
+
+export type AutoFailback = 'on' | 'off' | 'legacy';
+
+export interface LogConfig {
+  logfile?: string;
+  debugfile?: string;
+  /** syslog facility name (daemon, local0..7, ...), or undefined for none. */
+  facility?: string;
+  debugLevel: number; // 0..255
+}
+
+export interface ClusterConfig {
+  /** The ha.cf file this came from (absolute path). */
+  file: string;
+  configDir: string;
+  cluster: string; // `cluster` (default linux-ha)
+  /** This node's name: /etc/ha.d/nodeinfo, else `uname -n`; lower-cased. */
+  localNode: string;
+  /** `node` directives, lower-cased, in file order (each once). */
+  nodes: string[];
+  keepaliveMs: number;
+  deadtimeMs: number;
+  warntimeMs: number;
+  initdeadMs: number;
+  hopfudge: number; // 0..255
+  udpport: number;
+  baud: number; // default baud for serial lines
+  media: MediumConfig[];
+  autoFailback: AutoFailback;
+  /** `msgfmt netstring` suppresses the inner classic auth field in UDP frames. */
+  msgfmt: 'classic' | 'netstring';
+  maxRexmitDelayMs: number;
+  /** `hbgenmethod`: how the generation (`hg`) is chosen at each start. */
+  genMethod: 'file' | 'time';
+  /** `compression`/`compression_threshold`: only struct fields are ever compressed; ringbeat sends none. */
+  compression: string;
+  compressionThresholdKb: number;
+  /** `log_badpack`: log each dropped frame (counters are kept regardless). */
+  logBadPackets: boolean;
+  log: LogConfig;
+  auth: AuthConfig;
+  /** Directive -> where it was set (only directives present in the file). */
+  sources: Record<string, SourceRef>;
+}
+
+/** One diagnostic: printed as `file:line: message`. */
+export interface ConfigDiagnostic {
+  file: string;
+  line: number; // 0 when the problem is about the file as a whole
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export type LoadResult =
+  | { ok: true; config: ClusterConfig; warnings: ConfigDiagnostic[] }
+  | { ok: false; errors: ConfigDiagnostic[]; warnings: ConfigDiagnostic[] };
+
+export function formatDiagnostic(d: ConfigDiagnostic): string {
+  const where = d.line > 0 ? `${d.file}:${d.line}` : d.file;
+  return `${where}: ${d.severity === 'warning' ? 'warning: ' : ''}${d.message}`;
+}

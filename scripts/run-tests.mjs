@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Test entry point used by `npm test` and CI. Finds test files and runs them
+// with Node's own test runner (TypeScript through tsx), so the summary line
+// (`# pass N`, `# fail N`) is the one CI reads and any failure exits non-zero.
+//
+//   node scripts/run-tests.mjs unit      unit tests beside the code (firmware/, board/, scripts/)
+//   node scripts/run-tests.mjs hil       hardware-in-loop tests (hil-tests/, needs root)
+//   node scripts/run-tests.mjs all       both (default)
+//   extra args are passed through as file filters (substring match)
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const [suite = 'all', ...filters] = process.argv.slice(2);
+
+function find(dir, out = []) {
+  let entries;
+  try { entries = readdirSync(dir); } catch { return out; }
+  for (const e of entries) {
+    if (e === 'node_modules' || e === 'dist' || e.startsWith('.')) continue;
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) find(p, out);
+    else if (e.endsWith('.test.ts')) out.push(relative(root, p));
+  }
+  return out;
+}
+
+const pick = (files) => files.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const unit = pick([...find(join(root, 'firmware')), ...find(join(root, 'board')), ...find(join(root, 'scripts'))]);
+const hil = pick(find(join(root, 'hil-tests')));
+
+// The sandbox's NODE_EXTRA_CA_CERTS makes every node start parse a CA bundle
+// (~50 ms each); tests start many processes and never need TLS.
+function testEnv() {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+}
+
+function run(files, concurrency) {
+  if (files.length === 0) return 0;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
+    cwd: root,
+    stdio: 'inherit',
+    env: testEnv(),
+  });
+  return r.status ?? 1;
+}
+
+let rc = 0;
+if (suite === 'unit' || suite === 'all') rc ||= run(unit, 2);
+if (suite === 'hil' || suite === 'all') rc ||= run(hil, Number(process.env.HIL_CONCURRENCY ?? 4));
+process.exit(rc);
