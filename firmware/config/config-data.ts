@@ -22,6 +22,10 @@ export interface AuthConfig {
   /** Index used to sign outgoing messages (`auth N`). */
   outbound: number;
   keys: AuthKeyEntry[];
+  /** The authkeys file (absolute path). */
+  file?: string;
+  /** Where `auth N` was given. */
+  outboundAt?: SourceRef;
 }
 
 export interface SerialMediumConfig {
@@ -79,6 +83,10 @@ export interface ClusterConfig {
   localNode: string;
   /** `node` directives, lower-cased, in file order (each once). */
   nodes: string[];
+  /** Where each entry of `nodes` was declared (same order). */
+  nodeSources?: SourceRef[];
+  /** How `localNode` was found, e.g. "/etc/ha.d/nodeinfo:1" or "the host name (uname -n)". */
+  localNodeSource?: string;
   keepaliveMs: number;
   deadtimeMs: number;
   warntimeMs: number;

@@ -114,6 +114,14 @@ export class ManualClock implements Clock {
     };
   }
 
+  /**
+   * Moves time forward WITHOUT running timers, as if the event loop were
+   * blocked; the next advance() then runs the overdue timers late.
+   */
+  stall(ms: number): void {
+    this.t += ms;
+  }
+
   /** Advances time by `ms`, running every timer that falls due, in order. */
   advance(ms: number): void {
     const end = this.t + ms;

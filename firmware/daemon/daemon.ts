@@ -1,0 +1,150 @@
+// `ringbeat run`: the daemon. It validates the configuration, takes the next
+// generation, starts the heartbeat path process, serves the control socket and
+// turns membership events into log lines (and, in later layers, into
+// resource actions). It never decides liveness itself.
+
+import type { Server } from 'node:net';
+import type { ClusterConfig } from '../config/config-data';
+import { takeIdentity } from '../comm/identity';
+import type { MembershipEvent } from '../comm/events';
+import { LogSink, type Logger } from '../core/log';
+import { CommLink } from './comm-link';
+import { socketPath, startControlServer, type ControlRequest } from './control';
+import type { StatusReport } from './status-data';
+
+export interface DaemonOptions {
+  config: ClusterConfig;
+  stateDir: string;
+  runDir: string;
+  version: string;
+}
+
+export class Daemon {
+  private readonly sink: LogSink;
+  private readonly log: Logger;
+  private comm?: CommLink;
+  private control?: Server;
+  private stopping = false;
+  private exitCode = 0;
+  private done!: () => void;
+  readonly finished: Promise<number>;
+
+  constructor(private readonly opts: DaemonOptions) {
+    const c = opts.config;
+    this.sink = new LogSink({
+      ident: `ringbeat[${process.pid}]`,
+      logfile: c.log.logfile,
+      debugfile: c.log.debugfile,
+      facility: c.log.facility,
+      debugLevel: c.log.debugLevel,
+    });
+    this.log = this.sink.logger();
+    this.finished = new Promise<number>((resolve) => {
+      this.done = () => resolve(this.exitCode);
+    });
+  }
+
+  async start(): Promise<void> {
+    const { config, stateDir, runDir } = this.opts;
+    const identity = takeIdentity(stateDir, config.genMethod, Date.now());
+    this.log.info(
+      `ringbeat ${this.opts.version} starting: node ${config.localNode}, cluster ${config.cluster}, generation ${identity.generation.toString(16)}, ` +
+        `keepalive ${config.keepaliveMs}ms, deadtime ${config.deadtimeMs}ms, media ${config.media.map((m) => `${m.kind}:${'device' in m ? m.device : m.iface}`).join(' ')}`,
+    );
+    this.control = await startControlServer(socketPath(runDir, config.localNode), (req) => this.onControl(req));
+
+    const comm = new CommLink({
+      config,
+      uuid: identity.uuid,
+      generation: identity.generation,
+      stateDir,
+      logIdent: `ringbeat[${process.pid}]`,
+    });
+    this.comm = comm;
+    comm.on('event', (e) => this.onEvent(e));
+    comm.on('exit', (code, signal, fatal) => {
+      if (this.stopping) return;
+      // Without its heartbeat path this node is invisible to its peers: they
+      // will take over. Stop cleanly instead of pretending to be alive.
+      this.log.error(`heartbeat path process exited unexpectedly (code ${code}, signal ${signal})${fatal ? `: ${fatal}` : ''}`);
+      this.exitCode = 1;
+      void this.stop();
+    });
+    await new Promise<void>((resolve, reject) => {
+      comm.once('ready', resolve);
+      comm.once('exit', (_c, _s, fatal) => reject(new Error(fatal ?? 'heartbeat path process failed to start')));
+    });
+    this.log.info(`heartbeat path running (pid ${comm.pid})`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('shutting down');
+    await this.comm?.stop();
+    await new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()));
+    this.log.info('stopped');
+    await this.sink.close();
+    this.done();
+  }
+
+  private onEvent(e: MembershipEvent): void {
+    switch (e.type) {
+      case 'node-state':
+        if (e.state === 'dead') {
+          this.log.warn(`node ${e.node}: is dead (${e.reason}${e.silentMs !== undefined ? `, silent ${Math.round(e.silentMs)}ms` : ''})`);
+        } else {
+          this.log.info(`node ${e.node}: status ${e.state} (was ${e.prev}, ${e.reason})`);
+        }
+        break;
+      case 'link-state':
+        this.log.info(`link ${e.node}:${e.link} ${e.state}`);
+        break;
+      case 'late-heartbeat':
+        this.log.warn(`late heartbeat from node ${e.node}: ${Math.round(e.intervalMs)}ms since the previous one (warntime ${e.warntimeMs}ms)`);
+        break;
+      case 'local-state':
+        this.log.info(`local status now ${e.state}`);
+        break;
+      case 'stall':
+        break; // logged by the heartbeat path itself
+    }
+  }
+
+  private async onControl(req: ControlRequest): Promise<unknown> {
+    switch (req.cmd) {
+      case 'status':
+        return this.status();
+      case 'stall': {
+        // Test hook: freeze this process's event loop (not the heartbeat path)
+        // to prove a stalled daemon cannot cause a false failover.
+        const ms = Number(req.ms);
+        if (!(ms > 0 && ms <= 10_000)) throw new Error('stall: ms must be 1..10000');
+        setImmediate(() => {
+          const end = performance.now() + ms;
+          while (performance.now() < end) {
+            // busy wait on purpose
+          }
+        });
+        return { stalledMs: ms };
+      }
+      default:
+        throw new Error(`unknown command '${req.cmd}'`);
+    }
+  }
+
+  private async status(): Promise<StatusReport> {
+    const c = this.opts.config;
+    return {
+      format: 1,
+      node: c.localNode,
+      cluster: c.cluster,
+      version: this.opts.version,
+      pid: process.pid,
+      commPid: this.comm?.pid ?? null,
+      configDir: c.configDir,
+      timing: { keepaliveMs: c.keepaliveMs, deadtimeMs: c.deadtimeMs, warntimeMs: c.warntimeMs, initdeadMs: c.initdeadMs },
+      comm: (await this.comm?.snapshot()) ?? null,
+    };
+  }
+}
