@@ -48,7 +48,19 @@ function run(files, concurrency) {
   return r.status ?? 1;
 }
 
+// Type errors fail the run, and HIL tests run the BUILT program (dist/), so
+// `npm test` type-checks and builds first.
+function step(name, argv) {
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: root, stdio: 'inherit', env: testEnv() });
+  if (r.status !== 0) {
+    console.error(`# ${name} failed`);
+    process.exit(r.status ?? 1);
+  }
+}
+
 let rc = 0;
+if (suite === 'all' && filters.length === 0) step('typecheck', [process.execPath, join(root, 'node_modules/typescript/bin/tsc'), '-p', root]);
+if (suite === 'hil' || suite === 'all') step('build', [process.execPath, join(root, 'scripts/build.mjs')]);
 if (suite === 'unit' || suite === 'all') rc ||= run(unit, 2);
 if (suite === 'hil' || suite === 'all') rc ||= run(hil, Number(process.env.HIL_CONCURRENCY ?? 4));
 process.exit(rc);

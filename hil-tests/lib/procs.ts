@@ -371,15 +371,16 @@ export async function waitForLog(file: string, re: RegExp, opts: WaitForLogOptio
 /** Polls `probe` until it returns a value other than undefined, or throws on timeout. */
 export async function waitUntil<T>(
   what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal; details?: () => string },
 ): Promise<T> {
   const t0 = performance.now();
   let lastErr: unknown;
   for (;;) {
     try {
+      // undefined, null and false all mean "not yet": boolean probes read naturally.
       const v = await probe();
-      if (v !== undefined) return v;
+      if (v !== undefined && v !== null && v !== false) return v;
     } catch (e) {
       lastErr = e;
     }
