@@ -99,6 +99,17 @@ test('bad frames on serial and UDP are dropped and counted by reason; memory sta
     Buffer.from('###\n8:t=status,%%%\n4:1 ab,'), // field without its (T) prefix
     Buffer.alloc(60_000, 0x23), // oversized garbage datagram
   ];
+  // The kernel may drop a few datagrams when A's socket buffer is full (the
+  // 60 kB ones); it counts them, and so do we: every datagram sent is either
+  // counted by ringbeat or by the kernel, none vanishes.
+  const kernelUdpDrops = async (): Promise<number> => {
+    const r = await runOk(['ip', 'netns', 'exec', net.host('nodea').ns, 'cat', '/proc/net/snmp']);
+    const lines = r.stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+    const names = lines[0]!.split(/\s+/);
+    const values = lines[1]!.split(/\s+/);
+    return Number(values[names.indexOf('RcvbufErrors')]);
+  };
+  const kernelBefore = await kernelUdpDrops();
   const attack = async (): Promise<void> => {
     await Promise.all([serialAttack(), sendDatagrams(net, 'nodec', dir, net.host('nodea').ip, frames, 200)]);
     await sleep(1500);
@@ -118,10 +129,15 @@ test('bad frames on serial and UDP are dropped and counted by reason; memory sta
   assert.equal(serial.drops['truncated'], 4, 'truncated frames on serial (the last of each round ends in the long line)');
   assert.equal(serial.drops['malformed'], 6, 'random bytes on serial');
   assert.equal(serial.drops['oversized'], 2, 'the 20 MB lines on serial');
-  assert.equal(udp.drops['bad-auth'], 400, 'wrong key on UDP');
-  assert.equal(udp.drops['truncated'], 400, 'truncated datagrams');
-  assert.equal(udp.drops['malformed'], 800, 'random and oversized-garbage datagrams');
-  assert.equal(udp.drops['no-type-prefix'], 400, 'netstring fields without (T)');
+  const kernelDrops = (await kernelUdpDrops()) - kernelBefore;
+  t.diagnostic(`datagrams dropped by the kernel (receive buffer full): ${kernelDrops}`);
+  assert.ok(kernelDrops <= 20, 'the kernel dropped only a few');
+  const counted = ['bad-auth', 'truncated', 'malformed', 'no-type-prefix'].reduce((n, r) => n + (udp.drops[r as 'malformed'] ?? 0), 0);
+  assert.equal(counted + kernelDrops, 2000, 'every bad datagram was counted by ringbeat or by the kernel');
+  assert.ok((udp.drops['bad-auth'] ?? 0) >= 390, 'wrong key on UDP');
+  assert.ok((udp.drops['truncated'] ?? 0) >= 390, 'truncated datagrams');
+  assert.ok((udp.drops['malformed'] ?? 0) >= 780, 'random and oversized-garbage datagrams');
+  assert.ok((udp.drops['no-type-prefix'] ?? 0) >= 390, 'netstring fields without (T)');
 
   // Nothing else disturbed: the peer stayed up on both sides, no deaths.
   assert.equal(s.comm!.nodes.find((n) => n.name === 'nodeb')!.state, 'active');
