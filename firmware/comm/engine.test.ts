@@ -28,6 +28,7 @@ function config(local: string, over: Partial<ClusterConfig> = {}): ClusterConfig
     autoFailback: 'off',
     msgfmt: 'classic',
     maxRexmitDelayMs: 250,
+    crossCheckWaitMs: 200,
     genMethod: 'file',
     compression: 'zlib',
     compressionThresholdKb: 2,
@@ -94,7 +95,7 @@ test('two engines see each other active; statuses carry Heartbeat\'s fields in i
   assert.ok(r.ok);
   assert.deepEqual(
     r.msg.fields.map((f) => f.name),
-    ['t', 'st', 'dt', 'protocol', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth'],
+    ['t', 'st', 'dt', 'protocol', 'rbcap', 'src', 'srcuuid', 'seq', 'hg', 'ts', 'ld', 'ttl', 'auth'],
   );
   assert.equal(r.msg.get('dt'), '1f4');
   assert.equal(r.msg.get('hg'), '100');

@@ -18,7 +18,8 @@ import { HaMessage, type DropReason } from '../wire/message';
 import type { ClusterMessage, MembershipEvent } from './events';
 import type { Identity } from './identity';
 import { Liveness, type NodeSnapshot } from './liveness';
-import { ReplayWindow } from './replay-window';
+import { ReplayWindow, type ReplayVerdict } from './replay-window';
+import { RelayFilter } from './relay-filter';
 import { SeqTrack } from './seqtrack';
 import { ACK_BACKLOG_LIMIT, MAX_REXMIT_BATCH, XmitHistory } from './xmit-history';
 
@@ -49,6 +50,8 @@ interface PeerState {
   uuid?: Buffer;
   /** Pending NS_rexmit requests by seq. */
   rexmitTimers: Map<number, { timer: TimerHandle; tries: number }>;
+  /** It advertised ringbeat capabilities (answers cross-checks). */
+  ringbeat: boolean;
 }
 
 export interface EngineSnapshot {
@@ -61,7 +64,7 @@ export interface EngineSnapshot {
   nodes: (NodeSnapshot & { generation?: number; lastSeq?: number; missing?: number; ackedByPeer?: number })[];
   media: (MediumStats & { drops: Partial<DropCounts> })[];
   drops: Partial<DropCounts>;
-  tx: { messages: number; statuses: number; rexmitRequests: number; rexmitsSent: number; naksSent: number; acksSent: number };
+  tx: { messages: number; statuses: number; rexmitRequests: number; rexmitsSent: number; naksSent: number; acksSent: number; crossChecks: number };
   stalls: { count: number; maxLateMs: number; lastLateMs: number };
 }
 
@@ -70,6 +73,11 @@ const DROP_LOG_INTERVAL_MS = 5000;
 /** A keepalive tick later than this is reported as a stall of the heartbeat path. */
 const STALL_REPORT_MS = 50;
 const MAX_REXMIT_TRIES = 10;
+/** ringbeat's cross-check question and answer (NS_: unsequenced; Heartbeat ignores unknown types). */
+const XCHECK_QUERY = 'NS_rb_xq';
+const XCHECK_ANSWER = 'NS_rb_xa';
+/** Capabilities a ringbeat node advertises in its status messages. */
+const CAPABILITIES = 'xcheck';
 
 const hex = (n: number): string => n.toString(16);
 
@@ -84,13 +92,15 @@ export class Engine {
   private readonly dropsByMedium = new Map<string, Partial<DropCounts>>();
   private readonly lastDropLog = new Map<string, { at: number; suppressed: number }>();
   private readonly random: () => number;
+  private readonly serialMedia: Medium[];
+  private readonly relayFilter = new RelayFilter();
   private seq = 0;
   private authCounter = 0;
   private keepaliveTimer?: TimerHandle;
   private startedAt = 0;
   private stopped = false;
   private backlogWarned = false;
-  private readonly tx = { messages: 0, statuses: 0, rexmitRequests: 0, rexmitsSent: 0, naksSent: 0, acksSent: 0 };
+  private readonly tx = { messages: 0, statuses: 0, rexmitRequests: 0, rexmitsSent: 0, naksSent: 0, acksSent: 0, crossChecks: 0 };
   private readonly stalls = { count: 0, maxLateMs: 0, lastLateMs: 0 };
 
   constructor(private readonly deps: EngineDeps) {
@@ -106,15 +116,30 @@ export class Engine {
         deadtimeMs: c.deadtimeMs,
         warntimeMs: c.warntimeMs,
         initdeadMs: c.initdeadMs,
+        crossCheck:
+          c.crossCheckWaitMs > 0 && c.nodes.length >= 3
+            ? {
+                waitMs: c.crossCheckWaitMs,
+                askers: (suspect) =>
+                  [...this.peers.values()]
+                    .filter((p) => p.ringbeat && p.name !== suspect && this.liveness.stateOf(p.name) !== 'dead')
+                    .map((p) => p.name),
+                ask: (suspect) => {
+                  this.tx.crossChecks++;
+                  this.send(new HaMessage().add('t', XCHECK_QUERY).add('node', suspect));
+                },
+              }
+            : undefined,
       },
       deps.clock,
       (e) => this.onMembership(e),
     );
     for (const n of c.nodes) {
       if (n === c.localNode) continue;
-      this.peers.set(n, { name: n, track: new SeqTrack(Math.floor(this.random() * 10)), rexmitTimers: new Map() });
+      this.peers.set(n, { name: n, track: new SeqTrack(Math.floor(this.random() * 10)), rexmitTimers: new Map(), ringbeat: false });
     }
     if (this.auth.outboundMethod === 'sha256') this.replay = new ReplayWindow(deps.replayFloors);
+    this.serialMedia = deps.media.filter((m) => m.kind === 'serial');
   }
 
   start(): void {
@@ -197,7 +222,9 @@ export class Engine {
       .add('t', 'status')
       .add('st', st ?? this.liveness.local)
       .add('dt', hex(this.cfg.deadtimeMs))
-      .add('protocol', '1');
+      .add('protocol', '1')
+      // Heartbeat reads status fields by name and ignores this one.
+      .add('rbcap', CAPABILITIES);
     this.tx.statuses++;
     this.transmit(msg);
   }
@@ -282,17 +309,23 @@ export class Engine {
     const ts = Number.parseInt(msg.get('ts') ?? '', 16);
     if (!(ts > 0)) return this.drop(medium, 'bad-field', `ts=${msg.get('ts') ?? '(none)'}`);
 
+    let replayVerdict: ReplayVerdict = 'ok';
     if (this.replay) {
       const ac = Number.parseInt(msg.get('ac') ?? '', 16);
       const knownGeneration = this.replay.generationOf(src);
-      const v = this.replay.check(src, hg, ac);
+      replayVerdict = this.replay.check(src, hg, ac);
       // Persist every new generation at once: after our own restart, frames
       // of that generation (or older) recorded by an attacker are replays.
-      if (v === 'ok' && knownGeneration !== hg) this.persistReplayFloors();
-      if (v !== 'ok') {
-        if (v === 'duplicate') this.liveness.heard(src, medium.name);
-        return this.drop(medium, v, `${src} hg=${hex(hg)} ac=${msg.get('ac') ?? '(none)'}`);
-      }
+      if (replayVerdict === 'ok' && knownGeneration !== hg) this.persistReplayFloors();
+      if (replayVerdict === 'replay') return this.drop(medium, 'replay', `${src} hg=${hex(hg)} ac=${msg.get('ac') ?? '(none)'}`);
+    }
+    // The ring relay sees every authentic frame of another node, also ones
+    // that are duplicates for us (we may have heard them on UDP first: the
+    // next node on the ring may have no UDP at all).
+    if (medium.kind === 'serial' && this.serialMedia.length > 1 && !(hg < peer.track.generation)) this.relay(medium, msg, src, t, hg);
+    if (replayVerdict === 'duplicate') {
+      this.liveness.heard(src, medium.name);
+      return this.drop(medium, 'duplicate', `${src} hg=${hex(hg)} ac=${msg.get('ac') ?? '(none)'}`);
     }
 
     const dest = msg.get('dest');
@@ -339,6 +372,7 @@ export class Engine {
     }
     if (t === 'status') {
       const st = msg.get('st');
+      peer.ringbeat = (msg.get('rbcap') ?? '').split(',').includes('xcheck');
       const dtMs = Number.parseInt(msg.get('dt') ?? '', 16);
       this.liveness.heard(src, medium.name, { st, dtMs: Number.isFinite(dtMs) ? dtMs : undefined });
       this.history.track(src);
@@ -391,6 +425,27 @@ export class Engine {
         }
         return;
       }
+      case XCHECK_QUERY: {
+        const node = msg.get('node')?.toLowerCase();
+        if (!node || node === this.cfg.localNode) return;
+        const ago = this.liveness.directlyHeardAgo(node);
+        this.send(
+          new HaMessage()
+            .add('t', XCHECK_ANSWER)
+            .add('dest', peer.name)
+            .add('node', node)
+            .add('heard', ago === null ? 'none' : String(Math.round(ago))),
+        );
+        return;
+      }
+      case XCHECK_ANSWER: {
+        const node = msg.get('node')?.toLowerCase();
+        const heard = msg.get('heard');
+        if (!node || heard === undefined) return;
+        const ago = heard === 'none' ? null : Number.parseInt(heard, 10);
+        this.liveness.crossAnswer(peer.name, node, ago === null || Number.isFinite(ago) ? ago : null);
+        return;
+      }
       default:
         // Other NS_ types (NS_st: ping media) are not ours to act on.
         return;
@@ -417,6 +472,21 @@ export class Engine {
         break;
     }
     this.deps.deliver({ from: peer.name, type: t, fields: msg.fields, atMs: this.deps.clock.now() });
+  }
+
+  // ---- ring relay ---------------------------------------------------------------
+
+  /** Passes a frame of another node on to our other serial ports, TTL - 1, re-signed. */
+  private relay(from: Medium, msg: HaMessage, src: string, t: string, hg: number): void {
+    const ttl = Number.parseInt(msg.get('ttl') ?? '', 10);
+    if (!Number.isFinite(ttl)) return;
+    const key = t.startsWith('NS_') ? `${src}|${hg}|${t}|${msg.get('auth') ?? ''}` : `${src}|${hg}|${msg.get('seq') ?? ''}`;
+    const v = this.relayFilter.check(key, ttl, this.deps.clock.now());
+    if (v === 'ttl-expired') return this.drop(from, 'ttl-expired', `${t} from ${src} ttl=${ttl}`);
+    if (v === 'seen') return;
+    const copy = msg.clone().set('ttl', String(ttl - 1));
+    const frame = encodeForSerial(copy, this.auth);
+    for (const m of this.serialMedia) if (m !== from) m.send(frame, { relay: true });
   }
 
   // ---- retransmission -------------------------------------------------------
@@ -521,8 +591,8 @@ export class Engine {
       this.dropsByMedium.set(medium.name, counts);
     }
     counts[reason] = (counts[reason] ?? 0) + 1;
-    // Duplicates and messages for other nodes are normal traffic, not problems.
-    if (reason === 'duplicate' || reason === 'not-for-us' || !this.cfg.logBadPackets) return;
+    // Duplicates, messages for other nodes and TTL ends are normal traffic, not problems.
+    if (reason === 'duplicate' || reason === 'not-for-us' || reason === 'ttl-expired' || !this.cfg.logBadPackets) return;
     const key = `${medium.name}\0${reason}`;
     const now = this.deps.clock.now();
     const last = this.lastDropLog.get(key);

@@ -14,6 +14,9 @@
 //   local-state    this node's own state (init -> up -> active)
 //   message        a cluster message for the layers above (resource protocol
 //                  etc.), in arrival order, already authenticated and de-duplicated
+//   reachability   cross-check result: this node cannot hear `node` but others
+//                  can (direct: false; a link problem, not a death), or hears
+//                  it directly again (direct: true)
 //   stall          the heartbeat path's own event loop ran late (GC, CPU starvation)
 
 import type { Field } from '../wire/message';
@@ -58,6 +61,7 @@ export type MembershipEvent =
       atMs: number;
     }
   | { type: 'local-state'; state: 'init' | 'up' | 'active'; atMs: number }
+  | { type: 'reachability'; node: string; direct: boolean; heardBy: string[]; atMs: number }
   | { type: 'stall'; lateMs: number; atMs: number };
 
 /** A cluster message as it crosses the process boundary (plain data). */

@@ -137,3 +137,81 @@ test('a late confirm timer (stalled process) defers the decision and reports the
   clock.advance(25);
   assert.equal(deaths().length, 0, 'no death declared on a stall');
 });
+
+function crossSetup() {
+  const asked: string[] = [];
+  let askers = ['c'];
+  const env = setup({
+    crossCheck: { waitMs: 100, askers: () => askers, ask: (s) => asked.push(s) },
+  });
+  return { ...env, asked, setAskers: (a: string[]) => (askers = a) };
+}
+
+test('cross-check: a node others still hear is a link problem, not a death; asked again until they agree', () => {
+  const { l, clock, events, deaths, asked } = crossSetup();
+  l.start();
+  l.heard('b', 'eth0', { st: 'active' });
+  l.heard('c', 'eth0', { st: 'active' });
+  for (let i = 0; i < 6; i++) {
+    clock.advance(100);
+    l.heard('c', 'eth0', { st: 'active' });
+  }
+  // b's deadline (500) + settle (20) passed: c was asked about b.
+  assert.deepEqual(asked, ['b']);
+  l.crossAnswer('c', 'b', 30);
+  assert.equal(deaths().length, 0);
+  const r = events.filter((e) => e.type === 'reachability');
+  assert.deepEqual(r.map((e) => e.type === 'reachability' && [e.node, e.direct, e.heardBy]), [['b', false, ['c']]]);
+  assert.deepEqual(l.snapshot().find((n) => n.name === 'b')?.heardOnlyBy, ['c']);
+  assert.equal(l.stateOf('b'), 'active');
+  // Re-asked after max(keepalive, wait); now c does not hear b either.
+  for (let i = 0; i < 2; i++) {
+    clock.advance(100);
+    l.heard('c', 'eth0');
+  }
+  assert.deepEqual(asked, ['b', 'b']);
+  l.crossAnswer('c', 'b', null);
+  assert.equal(deaths().length, 1);
+});
+
+test('cross-check: no answer within the wait means dead; nobody to ask means dead at once', () => {
+  const { l, clock, deaths, asked, setAskers } = crossSetup();
+  l.start();
+  l.heard('b', 'eth0', { st: 'active' });
+  l.heard('c', 'eth0', { st: 'active' });
+  for (let i = 0; i < 6; i++) {
+    clock.advance(100);
+    l.heard('c', 'eth0');
+  }
+  assert.deepEqual(asked, ['b']);
+  assert.equal(deaths().length, 0, 'waiting for c');
+  clock.advance(60);
+  l.heard('c', 'eth0');
+  clock.advance(60);
+  const d = deaths();
+  assert.equal(d.length, 1, 'dead after the wait');
+  assert.ok(d[0]!.type === 'node-state' && d[0]!.silentMs! >= 620 && d[0]!.silentMs! <= 640);
+  setAskers([]);
+  clock.advance(700);
+  assert.equal(deaths().length, 2, 'c dies without a cross-check: nobody left to ask');
+  assert.deepEqual(asked, ['b']);
+});
+
+test('cross-check: hearing the node directly again ends the link problem', () => {
+  const { l, clock, events, asked } = crossSetup();
+  l.start();
+  l.heard('b', 'eth0', { st: 'active' });
+  l.heard('c', 'eth0', { st: 'active' });
+  for (let i = 0; i < 6; i++) {
+    clock.advance(100);
+    l.heard('c', 'eth0');
+  }
+  l.crossAnswer('c', 'b', 10);
+  l.heard('b', 'eth0');
+  const r = events.filter((e) => e.type === 'reachability').map((e) => e.type === 'reachability' && e.direct);
+  assert.deepEqual(r, [false, true]);
+  assert.equal(l.snapshot().find((n) => n.name === 'b')?.heardOnlyBy, undefined);
+  assert.deepEqual(asked, ['b']);
+  assert.equal(l.directlyHeardAgo('b'), 0);
+  assert.equal(l.directlyHeardAgo('nosuch'), null);
+});

@@ -5,6 +5,12 @@
 // - a status later than warntime after the previous one is reported with the
 //   measured interval.
 //
+// Cross-check (ringbeat-only, three or more nodes): when a node's silence
+// passes deadtime, the other live ringbeat nodes are asked whether they still
+// hear it. Only if none does within a bounded wait is it declared dead; if one
+// does, only our links to it are broken: that is reported as a link problem,
+// the node keeps its state, and the question is asked again periodically.
+//
 // Event-loop stalls are a fact of Node: when a deadline passes, frames that
 // prove the node alive may still sit unread in a socket or pty buffer. So a
 // death is only declared after a short settle period in which the loop has
@@ -24,6 +30,23 @@ export interface LivenessOptions {
   initdeadMs: number;
   /** Extra wait before a death is final (default: min(25 ms, keepalive/2)). */
   settleMs?: number;
+  /** Ask the other live nodes before declaring a death (absent: decide alone, like Heartbeat). */
+  crossCheck?: CrossCheckHooks;
+}
+
+export interface CrossCheckHooks {
+  /** Longest wait for the answers. */
+  waitMs: number;
+  /** Live nodes able to answer (ringbeat peers), not including `suspect`. */
+  askers(suspect: string): string[];
+  /** Broadcast the question about `suspect`. */
+  ask(suspect: string): void;
+}
+
+interface PendingCheck {
+  expecting: Set<string>;
+  heardBy: string[];
+  timer: TimerHandle;
 }
 
 interface LinkRecord {
@@ -44,6 +67,10 @@ interface NodeRecord {
   lateHeartbeats: number;
   deaths: number;
   restarts: number;
+  /** Cross-check in progress. */
+  check?: PendingCheck;
+  /** Only other nodes hear it (link problem): who, and when to ask again. */
+  indirect?: { heardBy: string[]; recheckAt: number };
 }
 
 export interface NodeSnapshot {
@@ -56,6 +83,8 @@ export interface NodeSnapshot {
   deaths: number;
   restarts: number;
   links: { name: string; state: LinkState; lastHeardAgoMs: number }[];
+  /** Set when this node cannot hear it but these nodes can (a link problem, not a death). */
+  heardOnlyBy?: string[];
 }
 
 const NODE_STATES: readonly string[] = ['init', 'up', 'active', 'dead'];
@@ -95,6 +124,7 @@ export class Liveness {
     this.stopped = true;
     this.scanTimer?.cancel();
     this.confirming?.cancel();
+    for (const n of this.peers.values()) this.cancelCheck(n);
   }
 
   get local(): 'init' | 'up' | 'active' {
@@ -143,6 +173,11 @@ export class Liveness {
       }
     }
     n.lastHeard = now;
+    if (n.indirect) {
+      n.indirect = undefined;
+      this.emit({ type: 'reachability', node, direct: true, heardBy: [], atMs: now });
+    }
+    this.cancelCheck(n);
 
     let next = n.state;
     let reason: NodeStateReason = 'status';
@@ -217,6 +252,7 @@ export class Liveness {
       deaths: n.deaths,
       restarts: n.restarts,
       links: [...n.links].map(([name, l]) => ({ name, state: l.state, lastHeardAgoMs: now - l.lastHeard })),
+      ...(n.indirect ? { heardOnlyBy: [...n.indirect.heardBy] } : {}),
     }));
     return [self, ...peers];
   }
@@ -231,7 +267,8 @@ export class Liveness {
 
   /** When this node's silence becomes fatal (Infinity when already dead). */
   private nodeDeadline(n: NodeRecord): number {
-    if (n.state === 'dead') return Infinity;
+    if (n.state === 'dead' || n.check) return Infinity;
+    if (n.indirect) return n.indirect.recheckAt;
     if (n.lastHeard === undefined) return this.startedAt + this.opts.initdeadMs;
     return n.lastHeard + this.deadtimeOf(n);
   }
@@ -297,14 +334,76 @@ export class Liveness {
         l.state = 'dead';
         this.emit({ type: 'link-state', node: n.name, link: name, state: 'dead', prev: 'up', atMs: now });
       }
-      for (const n of nodes) this.markDead(n, n.lastHeard === undefined ? 'initdead' : 'deadtime', now);
+      for (const n of nodes) this.suspect(n, now);
       this.checkActive();
       this.rearm();
     });
   }
 
+  /** A node's silence passed its deadline: cross-check if we can, else it is dead. */
+  private suspect(n: NodeRecord, now: number): void {
+    const reason: NodeStateReason = n.lastHeard === undefined ? 'initdead' : 'deadtime';
+    const cc = this.opts.crossCheck;
+    const askers = cc ? cc.askers(n.name).filter((a) => a !== n.name && this.peers.get(a)?.state !== 'dead') : [];
+    if (!cc || askers.length === 0 || n.check) {
+      if (!n.check) this.markDead(n, reason, now);
+      return;
+    }
+    n.check = {
+      expecting: new Set(askers),
+      heardBy: [],
+      timer: this.clock.after(cc.waitMs, () => this.resolveCheck(n)),
+    };
+    cc.ask(n.name);
+  }
+
+  /**
+   * Another node's answer to our cross-check: when it last heard `node`
+   * directly (null: not within its memory).
+   */
+  crossAnswer(from: string, node: string, heardAgoMs: number | null): void {
+    const n = this.peers.get(node);
+    const c = n?.check;
+    if (!n || !c || !c.expecting.delete(from)) return;
+    if (heardAgoMs !== null && heardAgoMs <= this.deadtimeOf(n)) c.heardBy.push(from);
+    if (c.expecting.size === 0) this.resolveCheck(n);
+  }
+
+  /** What we answer when asked about `node`: how long ago WE heard it directly. */
+  directlyHeardAgo(node: string): number | null {
+    const n = this.peers.get(node);
+    if (!n || n.lastHeard === undefined || n.state === 'dead') return null;
+    return this.clock.now() - n.lastHeard;
+  }
+
+  private resolveCheck(n: NodeRecord): void {
+    const c = n.check;
+    if (!c || this.stopped) return;
+    c.timer.cancel();
+    n.check = undefined;
+    const now = this.clock.now();
+    if (n.lastHeard !== undefined && now <= n.lastHeard + this.deadtimeOf(n)) return this.rearm(); // heard meanwhile
+    if (c.heardBy.length === 0) {
+      this.markDead(n, n.lastHeard === undefined ? 'initdead' : 'deadtime', now);
+      this.checkActive();
+      return this.rearm();
+    }
+    const first = !n.indirect;
+    // Ask again after another keepalive-ish period while only others hear it.
+    n.indirect = { heardBy: c.heardBy, recheckAt: now + Math.max(this.opts.keepaliveMs, this.opts.crossCheck!.waitMs) };
+    if (first) this.emit({ type: 'reachability', node: n.name, direct: false, heardBy: [...c.heardBy], atMs: now });
+    this.rearm();
+  }
+
+  private cancelCheck(n: NodeRecord): void {
+    n.check?.timer.cancel();
+    n.check = undefined;
+  }
+
   private markDead(n: NodeRecord, reason: NodeStateReason, now: number): void {
     if (n.state === 'dead') return;
+    this.cancelCheck(n);
+    n.indirect = undefined;
     for (const [name, l] of n.links) {
       if (l.state === 'up') {
         l.state = 'dead';

@@ -99,6 +99,8 @@ export interface ClusterConfig {
   /** `msgfmt netstring` suppresses the inner classic auth field in UDP frames. */
   msgfmt: 'classic' | 'netstring';
   maxRexmitDelayMs: number;
+  /** ringbeat: wait for other nodes to confirm a death (0 = no cross-check). */
+  crossCheckWaitMs: number;
   /** `hbgenmethod`: how the generation (`hg`) is chosen at each start. */
   genMethod: 'file' | 'time';
   /** `compression`/`compression_threshold`: only struct fields are ever compressed; ringbeat sends none. */

@@ -68,6 +68,7 @@ test('the lab configuration prints as ha.cf with sources and defaults', () => {
     'crm no                                  # /etc/ha.d/ha.cf:15',
     'autojoin none                           # default',
     'uuidfrom file                           # default',
+    'crosscheck_wait 2000ms                  # default (ringbeat only)',
     '#',
     '# authkeys (/etc/ha.d/authkeys), keys masked:',
     '#   auth 1                              # /etc/ha.d/authkeys:1',

@@ -82,6 +82,7 @@ export function printConfig(c: ClusterConfig): string {
   else put('pacemaker', 'no');
   put('autojoin', 'none');
   put('uuidfrom', 'file');
+  put('crosscheck_wait', `${c.crossCheckWaitMs}ms`, `${where(src.crosscheck_wait)} (ringbeat only)`);
 
   out.push('#');
   out.push(`# authkeys${c.auth.file ? ` (${c.auth.file})` : ''}, keys masked:`);

@@ -60,6 +60,7 @@ export interface ScalarSettings {
   pacemaker: boolean;
   autojoin: 'none';
   uuidfrom: 'file';
+  crossCheckWaitMs: number;
 }
 
 export type DraftMedium =
@@ -115,6 +116,8 @@ export interface ImplementedDirective extends DirectiveBase {
   split: 'list' | 'words';
   /** Where ringbeat differs from Heartbeat 3.0.6 (REFERENCE.md). */
   heartbeatDiff?: string;
+  /** A ringbeat-only directive (Heartbeat does not know it: keep it out of Heartbeat nodes' ha.cf). */
+  extension?: boolean;
   handle(ctx: DirectiveContext): void;
 }
 
@@ -146,6 +149,11 @@ export const HACF_DEFAULTS = {
   logBadPackets: true,
   debugLevel: 0,
 };
+
+/** ringbeat's cross-check wait when `crosscheck_wait` is not given: 2 x keepalive, at least 200 ms, at most deadtime. */
+export function defaultCrossCheckWait(keepaliveMs: number, deadtimeMs: number): number {
+  return Math.min(deadtimeMs, Math.max(2 * keepaliveMs, 200));
+}
 
 /** Heartbeat's rule when `warntime` is not given. */
 export function defaultWarntime(deadtimeMs: number): number {
@@ -231,7 +239,7 @@ function someValues(ctx: DirectiveContext, syntax: string): string[] | undefined
 
 type Handler = (ctx: DirectiveContext) => void;
 
-function timeHandler(key: 'keepaliveMs' | 'deadtimeMs' | 'warntimeMs' | 'initdeadMs', syntax: string, minMs: number): Handler {
+function timeHandler(key: 'keepaliveMs' | 'deadtimeMs' | 'warntimeMs' | 'initdeadMs' | 'crossCheckWaitMs', syntax: string, minMs: number): Handler {
   return (ctx) => {
     const v = oneValue(ctx, syntax);
     if (v === undefined) return;
@@ -721,6 +729,15 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
     "Heartbeat's own memory preallocation; not needed by ringbeat"),
   refused('quorum_server', 'option', 'quorum_server <host>', 'Quorum server (quorumd) for CCM.',
     'quorumd is for Pacemaker clusters; R1 mode has no quorum'),
+
+  // --- ringbeat extensions (not in Heartbeat) ---
+  impl({
+    name: 'crosscheck_wait', kind: 'option', split: 'list', onceKey: 'crosscheck_wait', syntax: 'crosscheck_wait <time>',
+    default: '2 x keepalive, at least 200ms, at most deadtime', extension: true,
+    doc: 'With three or more nodes, how long to wait for the other ringbeat nodes to confirm that a silent node is dead before declaring it (answers usually come in milliseconds; the wait ends when all answered). 0 turns the cross-check off.',
+    heartbeatDiff: 'ringbeat only. Heartbeat decides alone (no cross-check in R1 mode).',
+    handle: timeHandler('crossCheckWaitMs', 'crosscheck_wait <time>', 0),
+  }),
 
   // --- whole-line directives (config.c WLdirectives[]) ---
   refused('stonith', 'whole-line', 'stonith <type> <config-file>', 'A STONITH device configured from a file.',

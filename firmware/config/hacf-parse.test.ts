@@ -193,7 +193,7 @@ test('every refused directive is an error naming it, with a reason', () => {
   );
 });
 
-test('the directive table covers exactly Heartbeat 3.0.6 (plus its old udp alias)', () => {
+test('the directive table covers exactly Heartbeat 3.0.6 (plus its old udp alias) and the ringbeat extensions', () => {
   const heartbeat = [
     'cluster', 'node', 'hopfudge', 'keepalive', 'deadtime', 'deadping', 'initdead', 'warntime', 'watchdog', 'baud',
     'udpport', 'logfacility', 'logfile', 'debugfile', 'nice_failback', 'auto_failback', 'rtprio', 'hbgenmethod',
@@ -204,7 +204,9 @@ test('the directive table covers exactly Heartbeat 3.0.6 (plus its old udp alias
     'stonith', 'stonith_host', 'apiauth', 'respawn', 'failfast',
     'serial', 'bcast', 'mcast', 'mcast6', 'ucast', 'ucast6', 'ping', 'ping6', 'ping_group', 'hbaping',
   ];
-  assert.deepEqual(DIRECTIVES.map((d) => d.name).sort(), [...heartbeat, 'udp'].sort());
+  const extensions = DIRECTIVES.filter((d) => d.status === 'implemented' && d.extension).map((d) => d.name);
+  assert.deepEqual(extensions.sort(), ['crosscheck_wait']);
+  assert.deepEqual(DIRECTIVES.map((d) => d.name).sort(), [...heartbeat, 'udp', ...extensions].sort());
   assert.equal(new Set(DIRECTIVES.map((d) => d.name)).size, DIRECTIVES.length, 'no duplicates');
   for (const d of DIRECTIVES) {
     assert.ok(d.doc.length > 0 && d.syntax.startsWith(d.name), d.name);

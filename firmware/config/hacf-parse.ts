@@ -11,6 +11,7 @@ import type { ClusterConfig, ConfigDiagnostic, MediumConfig, SourceRef } from '.
 import {
   DIRECTIVES,
   HACF_DEFAULTS,
+  defaultCrossCheckWait,
   defaultInitdead,
   defaultWarntime,
   findDirective,
@@ -287,6 +288,7 @@ function finalize(
     autoFailback,
     msgfmt: s.msgfmt?.value ?? HACF_DEFAULTS.msgfmt,
     maxRexmitDelayMs: s.maxRexmitDelayMs?.value ?? HACF_DEFAULTS.maxRexmitDelayMs,
+    crossCheckWaitMs: s.crossCheckWaitMs?.value ?? defaultCrossCheckWait(keepaliveMs, deadtimeMs),
     genMethod: s.genMethod?.value ?? HACF_DEFAULTS.genMethod,
     compression: s.compression?.value ?? HACF_DEFAULTS.compression,
     compressionThresholdKb: s.compressionThresholdKb?.value ?? HACF_DEFAULTS.compressionThresholdKb,

@@ -8,6 +8,7 @@ import type { ClusterConfig } from '../config/config-data';
 import { takeIdentity } from '../comm/identity';
 import type { MembershipEvent } from '../comm/events';
 import { LogSink, type Logger } from '../core/log';
+import { HaMessage } from '../wire/message';
 import { CommLink } from './comm-link';
 import { socketPath, startControlServer, type ControlRequest } from './control';
 import type { StatusReport } from './status-data';
@@ -93,6 +94,9 @@ export class Daemon {
       case 'node-state':
         if (e.state === 'dead') {
           this.log.warn(`node ${e.node}: is dead (${e.reason}${e.silentMs !== undefined ? `, silent ${Math.round(e.silentMs)}ms` : ''})`);
+          // Heartbeat's R1 announcement of a death decision (hb_rsc_recover_dead_resources):
+          // no STONITH device is configured, so the result is `unneeded`.
+          if (e.reason !== 'shutdown') this.comm?.send(new HaMessage().add('t', 'stonith').add('node', e.node).add('result', 'unneeded').fields);
         } else {
           this.log.info(`node ${e.node}: status ${e.state} (was ${e.prev}, ${e.reason})`);
         }
@@ -105,6 +109,10 @@ export class Daemon {
         break;
       case 'local-state':
         this.log.info(`local status now ${e.state}`);
+        break;
+      case 'reachability':
+        if (e.direct) this.log.info(`node ${e.node}: heard directly again`);
+        else this.log.warn(`node ${e.node}: link problem: this node cannot hear it, but ${e.heardBy.join(', ')} can (not a death)`);
         break;
       case 'stall':
         break; // logged by the heartbeat path itself

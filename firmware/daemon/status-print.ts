@@ -30,6 +30,7 @@ export function printStatus(s: StatusReport): string {
   for (const n of c.nodes) {
     const extra = n.self ? '(this node)' : `last heard ${ago(n.lastHeardAgoMs)}, late ${n.lateHeartbeats}, deaths ${n.deaths}, restarts ${n.restarts}`;
     out.push(`  ${n.name.padEnd(16)} ${n.state.padEnd(7)} ${extra}`);
+    if (n.heardOnlyBy) out.push(`      LINK PROBLEM: not heard here, but heard by ${n.heardOnlyBy.join(', ')}`);
     for (const l of n.links) out.push(`      ${l.name.padEnd(24)} ${l.state.padEnd(5)} ${ago(l.lastHeardAgoMs)}`);
   }
   out.push('');
@@ -38,12 +39,15 @@ export function printStatus(s: StatusReport): string {
     out.push(
       `  ${m.name.padEnd(24)} ${m.kind.padEnd(6)} ${m.state.padEnd(8)} in ${m.framesIn} out ${m.framesOut} tx-dropped ${m.txDropped}${m.lastError ? `  last error: ${m.lastError}` : ''}`,
     );
+    if (m.kind === 'serial') {
+      out.push(`      relayed ${m.relayed ?? 0}, relay dropped ${m.relayDropped ?? 0}, line utilisation ${((m.lineUtilisation ?? 0) * 100).toFixed(1)}%`);
+    }
     const drops = Object.entries(m.drops).filter(([, n]) => (n ?? 0) > 0);
     if (drops.length) out.push(`      dropped: ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
   }
   out.push('');
   out.push(
-    `sent: ${c.tx.messages} messages (${c.tx.statuses} status), rexmit requests ${c.tx.rexmitRequests}, rexmits ${c.tx.rexmitsSent}, naks ${c.tx.naksSent}, acks ${c.tx.acksSent}`,
+    `sent: ${c.tx.messages} messages (${c.tx.statuses} status), rexmit requests ${c.tx.rexmitRequests}, rexmits ${c.tx.rexmitsSent}, naks ${c.tx.naksSent}, acks ${c.tx.acksSent}, cross-checks ${c.tx.crossChecks}`,
   );
   if (c.stalls.count) out.push(`heartbeat path stalls: ${c.stalls.count}, worst ${c.stalls.maxLateMs.toFixed(1)}ms`);
   return out.join('\n') + '\n';

@@ -44,6 +44,17 @@ export interface MediumStats {
   txDropped: number;
   /** How many times the medium was (re)opened successfully. */
   opens: number;
+  /** Serial only: frames of other nodes relayed out of this port (ring relay). */
+  relayed?: number;
+  /** Serial only: relayed frames dropped (queue full or too old to be useful). */
+  relayDropped?: number;
+  /** Serial only: share of the line rate used over the last 10 s (0..1). */
+  lineUtilisation?: number;
+}
+
+export interface SendOptions {
+  /** A frame of another node being relayed: lower priority than our own frames. */
+  relay?: boolean;
 }
 
 export interface Medium {
@@ -53,7 +64,7 @@ export interface Medium {
   /** Which frame encoding this medium carries. */
   readonly format: 'classic' | 'netstring';
   start(handlers: MediumHandlers): void;
-  send(frame: Buffer): void;
+  send(frame: Buffer, opts?: SendOptions): void;
   stop(): Promise<void>;
   stats(): MediumStats;
 }

@@ -15,7 +15,8 @@
 import { SerialPort } from 'serialport';
 import { DelimiterParser } from '@serialport/parser-delimiter';
 import type { Clock, TimerHandle } from '../core/clock';
-import { Backoff, type Medium, type MediumHandlers, type MediumState, type MediumStats } from './medium';
+import { Backoff, type Medium, type MediumHandlers, type MediumState, type MediumStats, type SendOptions } from './medium';
+import { TxPacer } from './tx-pacer';
 import { LineGuard, DEFAULT_MAX_LINE } from './line-guard';
 import { ClassicAssembler, DEFAULT_MAX_FRAME } from './classic-assembler';
 
@@ -73,10 +74,12 @@ export class SerialMedium implements Medium {
   private state: MediumState = 'stopped';
   private counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, txDropped: 0, opens: 0 };
   private lastError?: string;
+  private readonly pacer: TxPacer;
 
   constructor(private readonly opts: SerialMediumOptions) {
     this.name = opts.device;
     this.clock = opts.clock;
+    this.pacer = new TxPacer(opts.clock, (frame) => this.write(frame), { baud: opts.baudRate });
     this.backoff = new Backoff(opts.backoff?.firstMs ?? 100, opts.backoff?.maxMs ?? 5000);
     this.maxPendingWrite = opts.maxPendingWrite ?? DEFAULT_MAX_PENDING_WRITE;
   }
@@ -88,7 +91,17 @@ export class SerialMedium implements Medium {
     this.open();
   }
 
-  send(frame: Buffer): void {
+  send(frame: Buffer, opts?: SendOptions): void {
+    const s = this.session;
+    if (!s || !s.ready || !s.port.isOpen) {
+      this.counters.txDropped++;
+      return;
+    }
+    // Paced to the line rate, own frames first (see tx-pacer.ts).
+    this.pacer.push(frame, opts?.relay === true);
+  }
+
+  private write(frame: Buffer): void {
     const s = this.session;
     if (!s || !s.ready || !s.port.isOpen) {
       this.counters.txDropped++;
@@ -122,6 +135,7 @@ export class SerialMedium implements Medium {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.pacer.clear();
     this.retry?.cancel();
     this.retry = undefined;
     const s = this.session;
@@ -135,7 +149,18 @@ export class SerialMedium implements Medium {
   }
 
   stats(): MediumStats {
-    return { name: this.name, kind: this.kind, state: this.state, lastError: this.lastError, ...this.counters };
+    const p = this.pacer.stats();
+    return {
+      name: this.name,
+      kind: this.kind,
+      state: this.state,
+      lastError: this.lastError,
+      ...this.counters,
+      txDropped: this.counters.txDropped + p.ownDropped,
+      relayed: p.relayedSent,
+      relayDropped: p.relayDropped,
+      lineUtilisation: p.utilisation,
+    };
   }
 
   private open(): void {
@@ -216,6 +241,7 @@ export class SerialMedium implements Medium {
   private onClose(s: Session, err: (Error & { disconnected?: boolean }) | null): void {
     s.markClosed();
     s.ready = false;
+    this.pacer.clear();
     if (s.guard) s.port.unpipe(s.guard);
     s.guard?.destroy();
     s.parser?.destroy();

@@ -2,7 +2,7 @@
 // written by one end are delivered to the others synchronously. HIL tests use
 // the real serial and UDP media; this only isolates the protocol logic.
 
-import type { Medium, MediumHandlers, MediumStats } from '../../media/medium';
+import type { Medium, MediumHandlers, MediumStats, SendOptions } from '../../media/medium';
 
 export class TestWire {
   readonly ends: TestMedium[] = [];
@@ -12,16 +12,16 @@ export class TestWire {
   filter?: (frame: Buffer, from: TestMedium, to: TestMedium) => boolean;
 
   end(name: string, format: 'classic' | 'netstring'): TestMedium {
-    const m = new TestMedium(name, format, this);
+    const m = new TestMedium(name, format, this, format === 'classic' ? 'serial' : 'bcast');
     this.ends.push(m);
     return m;
   }
 }
 
 export class TestMedium implements Medium {
-  readonly kind = 'bcast' as const;
   private handlers?: MediumHandlers;
   readonly sent: Buffer[] = [];
+  relayed = 0;
   up = true;
   private counters = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, txDropped: 0 };
 
@@ -29,13 +29,15 @@ export class TestMedium implements Medium {
     readonly name: string,
     readonly format: 'classic' | 'netstring',
     private readonly wire: TestWire,
+    readonly kind: 'serial' | 'bcast',
   ) {}
 
   start(handlers: MediumHandlers): void {
     this.handlers = handlers;
   }
 
-  send(frame: Buffer): void {
+  send(frame: Buffer, opts?: SendOptions): void {
+    if (opts?.relay) this.relayed++;
     if (!this.up) {
       this.counters.txDropped++;
       return;
@@ -63,6 +65,6 @@ export class TestMedium implements Medium {
   }
 
   stats(): MediumStats {
-    return { name: this.name, kind: this.kind, state: this.up ? 'up' : 'down', opens: 1, ...this.counters };
+    return { name: this.name, kind: this.kind, state: this.up ? 'up' : 'down', opens: 1, relayed: this.relayed, ...this.counters };
   }
 }

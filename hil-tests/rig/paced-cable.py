@@ -1,0 +1,460 @@
+#!/usr/bin/env python3
+# A serial null-modem "cable" between two pseudo-terminals that runs at the
+# line rate. A pty ignores the baud rate entirely (a 9600-baud pty moves
+# megabytes per second), so timing tests over a plain socat pair measure
+# nothing. This relay holds both pty masters and models each direction as a
+# UART pair:
+#
+#   app A -> slave A | master A -> [tx queue] -> wire (1 char per char time)
+#                                           -> [receiver UART buffer] -> master B | slave B -> app B
+#
+# * Each byte is delivered no earlier than one character time after the
+#   previous byte of the same direction. Character time = (1 start + data bits
+#   + parity + stop bits) / baud, from the termios the SENDING application set
+#   (TCGETS2 on a pty slave gives the numeric rate, custom rates included), or
+#   --baud when forced, or --fallback-baud while the app has not set a speed
+#   (we leave the speed at B0 until it does).
+# * The receiving "UART" holds --rx-buffer bytes the application has not read
+#   yet; bytes arriving while it is full are dropped and counted (overrun).
+#   The kernel's line discipline holds at most 4095 unread bytes, so anything
+#   beyond that is held here and fed in as the application reads.
+# * The sender's "UART" takes --tx-buffer bytes ahead of the wire; the pty's
+#   own kernel buffers come on top of that (a write() returns before the bytes
+#   are on the wire, tcdrain() does not wait for the wire: known limitation).
+# * Delivery is batched: the relay wakes at most every --tick-us (default
+#   1 ms), except that the last byte of a burst is delivered at its exact due
+#   time, so a frame's end arrives on time and CPU use stays low.
+#
+# We keep our own fd of each slave open: the application may close and reopen
+# its end at will (the master never sees a hang-up), we can ask the receiver's
+# line discipline how much is unread (TIOCINQ), and the termios survive. As
+# with a real UART (and socat), bytes left unread when the app closes its end
+# are read by the next opener: open, then flush.
+#
+# Clock: time.monotonic_ns() is CLOCK_MONOTONIC, the clock of Node's
+# process.hrtime.bigint(), so frame timestamps compare directly across
+# processes and namespaces.
+#
+# Outputs: --stats FILE (JSON, rewritten every 200 ms while something changes,
+# at once on SIGUSR1, and at exit), --frames FILE (one JSON line per >>>..<<<
+# frame sent by or delivered to each end), --tap-a2b/--tap-b2a FILE (raw
+# bytes written by A / by B, appended). SIGTERM/SIGINT: write stats, remove
+# the links, exit 0 (closing the masters hangs up both slaves, like pulling
+# the cable).
+
+import argparse
+import fcntl
+import json
+import os
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+import tty
+
+KERNEL_RX_MAX = 4095  # n_tty keeps at most N_TTY_BUF_SIZE - 1 unread bytes (non-canonical)
+READ_CHUNK = 4096
+MAX_FRAME = 256 * 1024  # Heartbeat's MAXMSG: longer "frames" are garbage
+STATS_EVERY_NS = 200_000_000
+BACKLOG_POLL_NS = 2_000_000  # how often to retry feeding held bytes to a reader that is behind
+
+# struct termios2 (asm-generic): 4 flags, c_line, c_cc[19], c_ispeed, c_ospeed
+TERMIOS2 = struct.Struct('@IIIIB19BII')
+TCGETS2 = (2 << 30) | (TERMIOS2.size << 16) | (ord('T') << 8) | 0x2A
+FIONREAD = getattr(termios, 'FIONREAD', 0x541B)
+CSIZE_BITS = {termios.CS5: 5, termios.CS6: 6, termios.CS7: 7, termios.CS8: 8}
+SPEED_OF_CONST = {}
+for _name in dir(termios):
+    if _name.startswith('B') and _name[1:].isdigit():
+        SPEED_OF_CONST[getattr(termios, _name)] = int(_name[1:])
+
+
+def now_ns():
+    return time.monotonic_ns()
+
+
+class End:
+    """One end of the cable: the pty we created for it and its link."""
+
+    def __init__(self, label, link):
+        self.label = label
+        self.link = link
+        self.master, self.slave = os.openpty()
+        self.pty = os.ttyname(self.slave)
+        # raw, no echo (an echoing slave would send our input straight back),
+        # speed B0 = "not set by the application yet"
+        tty.setraw(self.slave)
+        attrs = termios.tcgetattr(self.slave)
+        attrs[4] = attrs[5] = termios.B0
+        termios.tcsetattr(self.slave, termios.TCSANOW, attrs)
+        os.set_blocking(self.master, False)
+        try:
+            if os.path.islink(link):
+                os.unlink(link)
+        except FileNotFoundError:
+            pass
+        os.symlink(self.pty, link)
+
+    def line(self):
+        """(baud or None when unset, bits per character) as the application configured this end."""
+        try:
+            f = TERMIOS2.unpack(fcntl.ioctl(self.slave, TCGETS2, bytes(TERMIOS2.size)))
+            cflag, baud = f[2], f[-1]
+        except OSError:  # no termios2 on this architecture/kernel: classic termios
+            a = termios.tcgetattr(self.slave)
+            cflag, baud = a[2], SPEED_OF_CONST.get(a[5], 0)
+        bits = 1 + CSIZE_BITS.get(cflag & termios.CSIZE, 8)
+        bits += 1 if cflag & termios.PARENB else 0
+        bits += 2 if cflag & termios.CSTOPB else 1
+        return (baud or None), bits
+
+    def unread(self):
+        """Bytes the application has not read yet (in the line discipline)."""
+        buf = fcntl.ioctl(self.slave, FIONREAD, b'\0\0\0\0')
+        return struct.unpack('@i', buf)[0]
+
+    def close(self):
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            if os.path.islink(self.link) and os.readlink(self.link) == self.pty:
+                os.unlink(self.link)
+        except OSError:
+            pass
+
+
+class FrameScanner:
+    """Finds >>>\\n ... <<<\\n frames in a byte stream and logs when their first and last byte passed."""
+
+    START = b'>>>\n'
+
+    def __init__(self, emit, base):
+        self.emit = emit
+        self.base = base
+        self.in_frame = False
+        self.buf = bytearray()  # in a frame: the frame so far; else: up to 3 bytes of a split start marker
+        self.held_t = []  # out of a frame: when each byte of buf passed
+        self.t0 = 0
+
+    def feed(self, data, t):
+        while data:
+            if not self.in_frame:
+                s = bytes(self.buf) + data
+                i = s.find(self.START)
+                if i < 0:
+                    self.buf = bytearray(s[-3:])
+                    self.held_t = (self.held_t + [t] * min(3, len(data)))[-len(self.buf):]
+                    return
+                self.t0 = self.held_t[i] if i < len(self.held_t) else t
+                self.held_t = []
+                self.in_frame = True
+                self.buf = bytearray()
+                data = s[i:]
+                continue
+            old = len(self.buf)
+            self.buf += data
+            data = b''
+            frm = max(3, old - 4)
+            end = self.buf.find(b'\n<<<\n', frm)
+            restart = self.buf.find(b'\n>>>\n', frm)
+            if restart >= 0 and (end < 0 or restart < end):
+                cut, complete = restart + 1, False  # bytes were lost: a new frame began
+            elif end >= 0:
+                cut, complete = end + 5, True
+            elif len(self.buf) > MAX_FRAME:
+                cut, complete = len(self.buf), False
+            else:
+                return
+            self._done(self.buf[:cut], t, complete)
+            data = bytes(self.buf[cut:])
+            self.in_frame = False
+            self.buf = bytearray()
+
+    def _done(self, frame, t1, complete):
+        rec = dict(self.base)
+        rec.update(t0=self.t0, t1=t1, len=len(frame), ok=complete)
+        for line in bytes(frame[4:]).split(b'\n'):
+            k, sep, v = line.partition(b'=')
+            if sep and k in (b'src', b'seq', b't', b'ttl', b'hg', b'dest'):
+                key = 'type' if k == b't' else k.decode('ascii', 'replace')
+                if key not in rec:
+                    rec[key] = v.decode('ascii', 'replace')
+        self.emit(rec)
+
+
+class Direction:
+    """One direction of the cable: bytes written by `src`'s application, delivered to `dst`'s."""
+
+    def __init__(self, label, src, dst, cfg, tap, frames_emit):
+        self.label = label
+        self.src = src
+        self.dst = dst
+        self.cfg = cfg
+        self.tap = tap
+        self.sched = []  # [data, start_ns, char_ns, delivered]; bytes back to back from start
+        self.sched_bytes = 0
+        self.wire_free = 0.0
+        self.backlog = bytearray()  # arrived at the receiving UART, not yet in the kernel
+        self.c = dict(bytesIn=0, bytesDelivered=0, bytesDropped=0, mismatchBytes=0,
+                      framesSent=0, framesDelivered=0, badFrames=0, maxHeld=0,
+                      baud=0, bitsPerChar=0, charTimeNs=0, receiverBaud=0, writeErrors=0)
+        base = {'cable': cfg.name, 'dir': label}
+        self.tx_scan = FrameScanner(self._frame('tx', frames_emit), dict(base, ev='tx', end=src.label)) if frames_emit else None
+        self.rx_scan = FrameScanner(self._frame('rx', frames_emit), dict(base, ev='rx', end=dst.label)) if frames_emit else None
+
+    def _frame(self, ev, emit):
+        def on(rec):
+            self.c['framesSent' if ev == 'tx' else 'framesDelivered'] += 1
+            if not rec['ok']:
+                self.c['badFrames'] += 1
+            emit(rec)
+        return on
+
+    def wants_input(self):
+        return self.sched_bytes < self.cfg.tx_buffer
+
+    def char_ns(self):
+        if self.cfg.baud:
+            baud = self.cfg.baud
+            _, bits = self.src.line()
+        else:
+            baud, bits = self.src.line()
+            baud = baud or self.cfg.fallback_baud
+        return baud, bits, bits * 1e9 / baud
+
+    def read_input(self, t):
+        room = self.cfg.tx_buffer - self.sched_bytes
+        try:
+            data = os.read(self.src.master, min(READ_CHUNK, room))
+        except BlockingIOError:
+            return False
+        except OSError:  # EIO: cannot happen while we hold the slave; treat as nothing read
+            return False
+        if not data:
+            return False
+        baud, bits, ct = self.char_ns()
+        rbaud, _ = self.dst.line()
+        if self.cfg.baud is None and rbaud is not None and rbaud != baud:
+            self.c['mismatchBytes'] += len(data)
+        self.c.update(baud=baud, bitsPerChar=bits, charTimeNs=round(ct), receiverBaud=rbaud or 0)
+        self.c['bytesIn'] += len(data)
+        if self.tap:
+            self.tap.write(data)
+        if self.tx_scan:
+            self.tx_scan.feed(data, t)
+        start = max(self.wire_free, float(t))
+        self.sched.append([data, start, ct, 0])
+        self.sched_bytes += len(data)
+        self.wire_free = start + len(data) * ct
+        return True
+
+    def due(self, t):
+        """Bytes whose last bit has been on the wire by time t."""
+        out = bytearray()
+        while self.sched:
+            item = self.sched[0]
+            data, start, ct, done = item
+            k = min(len(data), int((t - start) / ct))
+            if k > done:
+                out += data[done:k]
+                item[3] = k
+            if k < len(data):
+                break
+            self.sched.pop(0)
+        self.sched_bytes -= len(out)
+        return out
+
+    def arrive(self, data):
+        """Bytes reached the receiving UART: keep what fits, drop the rest (overrun)."""
+        if not data:
+            return
+        held = self.dst.unread() + len(self.backlog)
+        take = max(0, min(len(data), self.cfg.rx_buffer - held))
+        if take:
+            self.backlog += data[:take]
+        self.c['bytesDropped'] += len(data) - take
+        self.c['maxHeld'] = max(self.c['maxHeld'], held + take)
+
+    def feed_receiver(self, t):
+        """Moves held bytes into the receiver's kernel buffer as far as it has room."""
+        if not self.backlog:
+            return
+        room = KERNEL_RX_MAX - self.dst.unread()
+        if room <= 0:
+            return
+        chunk = bytes(self.backlog[:room])
+        try:
+            n = os.write(self.dst.master, chunk)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.c['writeErrors'] += 1
+            return
+        del self.backlog[:n]
+        self.c['bytesDelivered'] += n
+        if self.rx_scan:
+            self.rx_scan.feed(chunk[:n], t)
+
+    def next_wake(self, t):
+        """Monotonic ns at which this direction needs the loop again (None: only on input)."""
+        wake = None
+        if self.sched:
+            data, start, ct, done = self.sched[0]
+            next_due = start + (done + 1) * ct
+            last_due = self.wire_free
+            if next_due < t + self.cfg.tick_ns:
+                next_due = min(t + self.cfg.tick_ns, last_due)
+            wake = next_due
+        if self.backlog:
+            w = t + BACKLOG_POLL_NS
+            wake = w if wake is None else min(wake, w)
+        return wake
+
+    def snapshot(self):
+        s = dict(self.c)
+        s['bytesQueued'] = self.sched_bytes
+        s['bytesHeld'] = len(self.backlog)
+        return s
+
+
+class Config:
+    def __init__(self, args):
+        self.name = args.name
+        self.baud = args.baud
+        self.fallback_baud = args.fallback_baud
+        self.rx_buffer = args.rx_buffer
+        self.tx_buffer = args.tx_buffer
+        self.tick_ns = args.tick_us * 1000
+
+
+def write_json_atomic(path, obj):
+    tmp = f'{path}.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f)
+    os.replace(tmp, path)
+
+
+def main():
+    p = argparse.ArgumentParser(description='paced serial null-modem cable between two ptys')
+    p.add_argument('--a', required=True, help='link path for end A')
+    p.add_argument('--b', required=True, help='link path for end B')
+    p.add_argument('--name', default='cable')
+    p.add_argument('--baud', type=int, default=None, help='force this rate for both directions')
+    p.add_argument('--fallback-baud', type=int, default=19200, help='rate while an application has not set one')
+    p.add_argument('--rx-buffer', type=int, default=4096, help='bytes a receiver holds unread before overrun')
+    p.add_argument('--tx-buffer', type=int, default=4096, help='bytes taken from a sender ahead of the wire')
+    p.add_argument('--tick-us', type=int, default=1000, help='batching interval')
+    p.add_argument('--stats')
+    p.add_argument('--frames')
+    p.add_argument('--tap-a2b')
+    p.add_argument('--tap-b2a')
+    args = p.parse_args()
+    for v, what in ((args.rx_buffer, 'rx-buffer'), (args.tx_buffer, 'tx-buffer'), (args.tick_us, 'tick-us')):
+        if v < 1:
+            p.error(f'--{what} must be >= 1')
+    for v, what in ((args.baud, 'baud'), (args.fallback_baud, 'fallback-baud')):
+        if v is not None and v < 1:
+            p.error(f'--{what} must be >= 1')
+    cfg = Config(args)
+
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    flags = {'stop': False, 'usr1': 0}
+
+    def on_stop(_sig, _frm):
+        flags['stop'] = True
+
+    def on_usr1(_sig, _frm):
+        flags['usr1'] += 1
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_stop)
+    signal.signal(signal.SIGUSR1, on_usr1)
+
+    frames_file = open(args.frames, 'a', buffering=1) if args.frames else None
+
+    def emit(rec):
+        frames_file.write(json.dumps(rec, separators=(',', ':')) + '\n')
+
+    taps = [open(f, 'ab', buffering=0) if f else None for f in (args.tap_a2b, args.tap_b2a)]
+    a = End('a', args.a)
+    b = End('b', args.b)
+    dirs = [Direction('a2b', a, b, cfg, taps[0], emit if frames_file else None),
+            Direction('b2a', b, a, cfg, taps[1], emit if frames_file else None)]
+    started = now_ns()
+    usr1_done = 0
+    last_stats = 0
+    dirty = True
+
+    def write_stats(t):
+        if not args.stats:
+            return
+        write_json_atomic(args.stats, {
+            'pid': os.getpid(), 'name': cfg.name, 'timeNs': t, 'uptimeNs': t - started, 'usr1': usr1_done,
+            'forcedBaud': cfg.baud, 'fallbackBaud': cfg.fallback_baud, 'rxBuffer': cfg.rx_buffer,
+            'txBuffer': cfg.tx_buffer, 'a': {'link': a.link, 'pty': a.pty}, 'b': {'link': b.link, 'pty': b.pty},
+            'a2b': dirs[0].snapshot(), 'b2a': dirs[1].snapshot(),
+        })
+
+    write_stats(now_ns())
+    print(f'paced-cable {cfg.name} ready: {a.link} -> {a.pty}, {b.link} -> {b.pty}, '
+          f'baud {cfg.baud or "from termios"} (fallback {cfg.fallback_baud}), rx buffer {cfg.rx_buffer}',
+          flush=True)
+    try:
+        while not flags['stop']:
+            t = now_ns()
+            rlist = [wake_r] + [d.src.master for d in dirs if d.wants_input()]
+            wakes = [w for w in (d.next_wake(t) for d in dirs) if w is not None]
+            if dirty:
+                wakes.append(last_stats + STATS_EVERY_NS)
+            timeout = None if not wakes else max(0.0, (min(wakes) - t) / 1e9)
+            try:
+                ready, _, _ = select.select(rlist, [], [], timeout)
+            except InterruptedError:
+                ready = []
+            t = now_ns()
+            if wake_r in ready:
+                try:
+                    os.read(wake_r, 512)
+                except BlockingIOError:
+                    pass
+            for d in dirs:
+                if d.src.master in ready and d.read_input(t):
+                    dirty = True
+            for d in dirs:
+                arrived = d.due(t)
+                if arrived:
+                    dirty = True
+                    d.arrive(arrived)
+                if d.backlog:
+                    d.feed_receiver(now_ns())
+            if flags['usr1'] != usr1_done:
+                usr1_done = flags['usr1']
+                write_stats(t)
+                last_stats, dirty = t, False
+            elif dirty and t - last_stats >= STATS_EVERY_NS:
+                write_stats(t)
+                last_stats, dirty = t, False
+    finally:
+        write_stats(now_ns())
+        a.close()
+        b.close()
+        for f in taps:
+            if f:
+                f.close()
+        if frames_file:
+            frames_file.close()
+        print(f'paced-cable {cfg.name} stopped', flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
