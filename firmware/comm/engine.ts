@@ -65,7 +65,8 @@ export interface EngineSnapshot {
   media: (MediumStats & { drops: Partial<DropCounts> })[];
   drops: Partial<DropCounts>;
   tx: { messages: number; statuses: number; rexmitRequests: number; rexmitsSent: number; naksSent: number; acksSent: number; crossChecks: number };
-  stalls: { count: number; maxLateMs: number; lastLateMs: number };
+  /** count/maxLateMs/lastLateMs: stalls over 50 ms; maxTickLateMs: worst lateness of any keepalive tick. */
+  stalls: { count: number; maxLateMs: number; lastLateMs: number; maxTickLateMs: number };
 }
 
 /** Frame-level issues are logged at most this often per (medium, reason). */
@@ -101,7 +102,7 @@ export class Engine {
   private stopped = false;
   private backlogWarned = false;
   private readonly tx = { messages: 0, statuses: 0, rexmitRequests: 0, rexmitsSent: 0, naksSent: 0, acksSent: 0, crossChecks: 0 };
-  private readonly stalls = { count: 0, maxLateMs: 0, lastLateMs: 0 };
+  private readonly stalls = { count: 0, maxLateMs: 0, lastLateMs: 0, maxTickLateMs: 0 };
 
   constructor(private readonly deps: EngineDeps) {
     this.cfg = deps.config;
@@ -160,6 +161,9 @@ export class Engine {
     this.liveness.start();
     this.sendStatus();
     this.keepaliveTimer = clock.every(this.cfg.keepaliveMs, (lateMs) => {
+      // Every tick's lateness is this process's own scheduling delay (GC,
+      // CPU starvation): keep the worst, report the big ones.
+      this.stalls.maxTickLateMs = Math.max(this.stalls.maxTickLateMs, lateMs);
       if (lateMs > STALL_REPORT_MS) this.noteStall(lateMs);
       this.sendStatus();
     });

@@ -49,6 +49,6 @@ export function printStatus(s: StatusReport): string {
   out.push(
     `sent: ${c.tx.messages} messages (${c.tx.statuses} status), rexmit requests ${c.tx.rexmitRequests}, rexmits ${c.tx.rexmitsSent}, naks ${c.tx.naksSent}, acks ${c.tx.acksSent}, cross-checks ${c.tx.crossChecks}`,
   );
-  if (c.stalls.count) out.push(`heartbeat path stalls: ${c.stalls.count}, worst ${c.stalls.maxLateMs.toFixed(1)}ms`);
+  out.push(`heartbeat path lateness: worst keepalive tick ${c.stalls.maxTickLateMs.toFixed(1)}ms; stalls over 50ms: ${c.stalls.count}${c.stalls.count ? `, worst ${c.stalls.maxLateMs.toFixed(1)}ms` : ''}`);
   return out.join('\n') + '\n';
 }
