@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import { parseArgs, USAGE, UsageError, type CommonOptions } from './cli/args';
-import { runCommProcess } from './comm/comm-process';
+import { cmdHwtest } from './cli/cmd-hwtest';
 import { loadConfig } from './config/load';
 import { printConfig } from './config/config-print';
 import { formatDiagnostic, type ClusterConfig } from './config/config-data';
@@ -68,6 +68,16 @@ async function cmdStatus(o: CommonOptions): Promise<number> {
   return 0;
 }
 
+/** `ringbeat standby|takeover [all|local|foreign(|failback)]`: the R1 standby protocol. */
+async function cmdMove(o: CommonOptions, cmd: 'standby' | 'takeover'): Promise<number> {
+  const config = load(o, true);
+  if (!config) return 1;
+  const what = o.rest[0] ?? 'all';
+  const r = (await controlRequest(socketPath(o.runDir, config.localNode), { cmd, what })) as { message: string };
+  out(`${r.message}\n`);
+  return 0;
+}
+
 /** Hidden test hook: stall the daemon's main loop (see Daemon.onControl). */
 async function cmdDebugStall(o: CommonOptions): Promise<number> {
   const config = load(o, true);
@@ -80,7 +90,10 @@ async function cmdDebugStall(o: CommonOptions): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === '__comm') {
-    runCommProcess();
+    // Loaded only here: the heartbeat path pulls in serialport and its native
+    // addon, which no other command needs (version/check must run anywhere).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require('./comm/comm-process') as typeof import('./comm/comm-process')).runCommProcess();
     return new Promise<number>(() => undefined); // lives until told to stop
   }
   let o: CommonOptions;
@@ -105,6 +118,11 @@ export async function main(argv: string[]): Promise<number> {
         return cmdCheck(o);
       case 'status':
         return await cmdStatus(o);
+      case 'standby':
+      case 'takeover':
+        return await cmdMove(o, cmd);
+      case 'hwtest':
+        return await cmdHwtest(o, out, err);
       case 'version':
         out(`ringbeat ${VERSION}\n`);
         return 0;

@@ -5,6 +5,8 @@ export interface CommonOptions {
   configDir: string;
   stateDir?: string;
   runDir: string;
+  /** hwtest: the board definition to test (else <config dir>/board). */
+  board?: string;
   json: boolean;
   print: boolean;
   help: boolean;
@@ -19,6 +21,7 @@ const VALUE_OPTIONS: Record<string, keyof CommonOptions> = {
   '--config-dir': 'configDir',
   '--state-dir': 'stateDir',
   '--run-dir': 'runDir',
+  '--board': 'board',
 };
 const FLAG_OPTIONS: Record<string, keyof CommonOptions> = {
   '--json': 'json',
@@ -44,7 +47,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     const valueKey = VALUE_OPTIONS[name];
     if (valueKey) {
       const v = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`option ${name} needs a directory`);
+      if (v === undefined || v === '') throw new UsageError(`option ${name} needs ${name === '--board' ? 'a board name' : 'a directory'}`);
       (o as unknown as Record<string, unknown>)[valueKey] = v;
       continue;
     }
@@ -65,8 +68,15 @@ commands:
   run              run the daemon in the foreground (systemd: Type=simple)
   check            validate ha.cf and authkeys; print file:line errors; exit 1 on errors
                    (--print: also print the effective configuration)
-  status           show nodes, links per medium and dropped-frame counters
+  status           show nodes, links per medium, dropped-frame counters and resources
                    (--json: one JSON object, see README "Status JSON")
+  standby [all|local|foreign|failback]
+                   give resources to the peer (like hb_standby; default all)
+  takeover [all|local|foreign]
+                   take resources from the peer (like hb_takeover; default all)
+  hwtest [--board NAME]
+                   commissioning self-test: pulse each GPIO output, read the inputs,
+                   switch each I2C relay on and off and read it back (exit 1 on failure)
   help             this text
   version          print the version
 
@@ -74,6 +84,7 @@ options (every command):
   -c, --config-dir DIR   configuration directory (default /etc/ha.d)
       --state-dir DIR    persistent state: uuid, generation (default /var/lib/ringbeat/<node>)
       --run-dir DIR      control socket directory (default /run/ringbeat)
-      --json             machine-readable output (status)
+      --board NAME       board definition for hwtest (default: first word of DIR/board)
+      --json             machine-readable output (status, hwtest)
   -h, --help             help
 `;

@@ -92,9 +92,11 @@ async function start(init: CommInit): Promise<void> {
     if (stopping) return;
     stopping = true;
     if (graceful) {
-      // Tell peers we are gone so they need not wait for deadtime.
-      engine.send(new HaMessage().add('t', 'shutdone').add('st', 'dead'));
-      await new Promise((r) => setTimeout(r, 20));
+      // Let the last messages (the daemon's `shutdone`) leave the paced
+      // serial queues before the ports close.
+      const bauds = config.media.flatMap((m) => (m.kind === 'serial' ? [m.baud] : []));
+      const frameMs = bauds.length ? (400 * 10 * 1000) / Math.min(...bauds) : 0;
+      await new Promise((r) => setTimeout(r, Math.max(50, 2 * frameMs)));
     }
     await engine.stop();
     await sink.close();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterConfig } from '../config/config-data';
+import { testConfig } from '../config/testing/test-config';
 import { ManualClock } from '../core/clock';
 import { memoryLogger } from '../core/log';
 import { Authenticator } from '../wire/auth';
@@ -10,35 +11,7 @@ import { Engine } from './engine';
 import type { ClusterMessage, MembershipEvent } from './events';
 import { TestWire, type TestMedium } from './testing/wire-medium';
 
-function config(local: string, over: Partial<ClusterConfig> = {}): ClusterConfig {
-  return {
-    file: '/t/ha.cf',
-    configDir: '/t',
-    cluster: 'linux-ha',
-    localNode: local,
-    nodes: ['nodea', 'nodeb'],
-    keepaliveMs: 100,
-    deadtimeMs: 500,
-    warntimeMs: 300,
-    initdeadMs: 2000,
-    hopfudge: 1,
-    udpport: 694,
-    baud: 19200,
-    media: [],
-    autoFailback: 'off',
-    msgfmt: 'classic',
-    maxRexmitDelayMs: 250,
-    crossCheckWaitMs: 200,
-    genMethod: 'file',
-    compression: 'zlib',
-    compressionThresholdKb: 2,
-    logBadPackets: true,
-    log: { debugLevel: 0 },
-    auth: { outbound: 1, keys: [{ index: 1, method: 'sha1', key: 'k', at: { file: 'authkeys', line: 2 } }] },
-    sources: {},
-    ...over,
-  };
-}
+const config = testConfig;
 
 interface Node {
   engine: Engine;

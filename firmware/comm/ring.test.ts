@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClusterConfig } from '../config/config-data';
+import { testConfig } from '../config/testing/test-config';
 import { ManualClock } from '../core/clock';
 import { memoryLogger } from '../core/log';
 import { Authenticator } from '../wire/auth';
@@ -16,14 +17,12 @@ import { TestWire, type TestMedium } from './testing/wire-medium';
 const NAMES = ['na', 'nb', 'nc', 'nd'];
 
 function cfg(local: string, nodes: string[]): ClusterConfig {
-  return {
-    file: '/t/ha.cf', configDir: '/t', cluster: 'linux-ha', localNode: local, nodes,
-    keepaliveMs: 100, deadtimeMs: 500, warntimeMs: 300, initdeadMs: 2000, hopfudge: 1, udpport: 694, baud: 115200,
-    media: [], autoFailback: 'off', msgfmt: 'classic', maxRexmitDelayMs: 250, crossCheckWaitMs: 100, genMethod: 'file',
-    compression: 'zlib', compressionThresholdKb: 2, logBadPackets: true, log: { debugLevel: 0 },
+  return testConfig(local, {
+    nodes,
+    baud: 115200,
+    crossCheckWaitMs: 100,
     auth: { outbound: 1, keys: [{ index: 1, method: 'sha1', key: 'ring', at: { file: 'a', line: 1 } }] },
-    sources: {},
-  };
+  });
 }
 
 interface RingNode {

@@ -66,6 +66,24 @@ export type MediumConfig = SerialMediumConfig | BcastMediumConfig | UcastMediumC
 
 export type AutoFailback = 'on' | 'off' | 'legacy';
 
+export interface AnnounceConfig {
+  count: number;
+  intervalMs: number;
+  mode: 'both' | 'request' | 'reply';
+  refreshMs: number;
+  router: boolean;
+}
+
+/** One haresources line (see resources/haresources-parse.ts). */
+export interface ResourceGroupConfig {
+  /** Preferred node, lower-case. */
+  node: string;
+  /** The first resource as written (Heartbeat's group key). */
+  key: string;
+  resources: { raw: string; agent: string; args: string[]; at: SourceRef }[];
+  at: SourceRef;
+}
+
 export interface LogConfig {
   logfile?: string;
   debugfile?: string;
@@ -101,6 +119,10 @@ export interface ClusterConfig {
   maxRexmitDelayMs: number;
   /** ringbeat: wait for other nodes to confirm a death (0 = no cross-check). */
   crossCheckWaitMs: number;
+  /** ringbeat: how service addresses are announced (garp_* and na_router directives). */
+  announce: AnnounceConfig;
+  /** haresources (absent file: none). Filled by loadConfig, not by the ha.cf parser. */
+  resources?: ResourceGroupConfig[];
   /** `hbgenmethod`: how the generation (`hg`) is chosen at each start. */
   genMethod: 'file' | 'time';
   /** `compression`/`compression_threshold`: only struct fields are ever compressed; ringbeat sends none. */

@@ -83,6 +83,11 @@ export function printConfig(c: ClusterConfig): string {
   put('autojoin', 'none');
   put('uuidfrom', 'file');
   put('crosscheck_wait', `${c.crossCheckWaitMs}ms`, `${where(src.crosscheck_wait)} (ringbeat only)`);
+  put('garp_count', c.announce.count, `${where(src.garp_count)} (ringbeat only)`);
+  put('garp_interval', `${c.announce.intervalMs}ms`, `${where(src.garp_interval)} (ringbeat only)`);
+  put('garp_mode', c.announce.mode, `${where(src.garp_mode)} (ringbeat only)`);
+  put('garp_refresh', `${c.announce.refreshMs}ms`, `${where(src.garp_refresh)} (ringbeat only)`);
+  put('na_router', c.announce.router ? 'on' : 'off', `${where(src.na_router)} (ringbeat only)`);
 
   out.push('#');
   out.push(`# authkeys${c.auth.file ? ` (${c.auth.file})` : ''}, keys masked:`);

@@ -61,6 +61,11 @@ export interface ScalarSettings {
   autojoin: 'none';
   uuidfrom: 'file';
   crossCheckWaitMs: number;
+  garpCount: number;
+  garpIntervalMs: number;
+  garpMode: 'both' | 'request' | 'reply';
+  garpRefreshMs: number;
+  naRouter: boolean;
 }
 
 export type DraftMedium =
@@ -148,6 +153,12 @@ export const HACF_DEFAULTS = {
   compressionThresholdKb: 2,
   logBadPackets: true,
   debugLevel: 0,
+  // IPaddr2's defaults: arp_count=5, arp_interval=200 ms, both ARP forms.
+  garpCount: 5,
+  garpIntervalMs: 200,
+  garpMode: 'both' as const,
+  garpRefreshMs: 0,
+  naRouter: false,
 };
 
 /** ringbeat's cross-check wait when `crosscheck_wait` is not given: 2 x keepalive, at least 200 ms, at most deadtime. */
@@ -239,7 +250,11 @@ function someValues(ctx: DirectiveContext, syntax: string): string[] | undefined
 
 type Handler = (ctx: DirectiveContext) => void;
 
-function timeHandler(key: 'keepaliveMs' | 'deadtimeMs' | 'warntimeMs' | 'initdeadMs' | 'crossCheckWaitMs', syntax: string, minMs: number): Handler {
+function timeHandler(
+  key: 'keepaliveMs' | 'deadtimeMs' | 'warntimeMs' | 'initdeadMs' | 'crossCheckWaitMs' | 'garpIntervalMs' | 'garpRefreshMs',
+  syntax: string,
+  minMs: number,
+): Handler {
   return (ctx) => {
     const v = oneValue(ctx, syntax);
     if (v === undefined) return;
@@ -252,7 +267,7 @@ function timeHandler(key: 'keepaliveMs' | 'deadtimeMs' | 'warntimeMs' | 'initdea
   };
 }
 
-function intHandler(key: 'hopfudge' | 'debugLevel' | 'compressionThresholdKb', syntax: string, min: number, max: number): Handler {
+function intHandler(key: 'hopfudge' | 'debugLevel' | 'compressionThresholdKb' | 'garpCount', syntax: string, min: number, max: number): Handler {
   return (ctx) => {
     const v = oneValue(ctx, syntax);
     if (v === undefined) return;
@@ -263,7 +278,7 @@ function intHandler(key: 'hopfudge' | 'debugLevel' | 'compressionThresholdKb', s
   };
 }
 
-function boolHandler(key: 'logBadPackets', syntax: string): Handler {
+function boolHandler(key: 'logBadPackets' | 'naRouter', syntax: string): Handler {
   return (ctx) => {
     const v = oneValue(ctx, syntax);
     if (v === undefined) return;
@@ -291,7 +306,7 @@ function onlyFalseHandler(key: 'useLogd' | 'traditionalCompression' | 'pacemaker
   };
 }
 
-function choiceHandler<K extends 'msgfmt' | 'genMethod' | 'compression'>(
+function choiceHandler<K extends 'msgfmt' | 'genMethod' | 'compression' | 'garpMode'>(
   key: K,
   syntax: string,
   choices: readonly ScalarSettings[K][],
@@ -737,6 +752,37 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
     doc: 'With three or more nodes, how long to wait for the other ringbeat nodes to confirm that a silent node is dead before declaring it (answers usually come in milliseconds; the wait ends when all answered). 0 turns the cross-check off.',
     heartbeatDiff: 'ringbeat only. Heartbeat decides alone (no cross-check in R1 mode).',
     handle: timeHandler('crossCheckWaitMs', 'crosscheck_wait <time>', 0),
+  }),
+
+  impl({
+    name: 'garp_count', kind: 'option', split: 'list', onceKey: 'garp_count', syntax: 'garp_count <1..100>', default: '5', extension: true,
+    doc: 'Gratuitous ARP announcements (request+reply pairs) / unsolicited neighbour advertisements sent when ringbeat brings up a service address (IPaddr/IPaddr2 resources). The first goes out immediately.',
+    heartbeatDiff: "ringbeat only (Heartbeat's IPaddr2 uses arp_count=5 from its OCF defaults).",
+    handle: intHandler('garpCount', 'garp_count <1..100>', 1, 100),
+  }),
+  impl({
+    name: 'garp_interval', kind: 'option', split: 'list', onceKey: 'garp_interval', syntax: 'garp_interval <time>', default: '200ms', extension: true,
+    doc: 'Time between those announcements.',
+    heartbeatDiff: "ringbeat only (IPaddr2's arp_interval=200 ms).",
+    handle: timeHandler('garpIntervalMs', 'garp_interval <time>', 1),
+  }),
+  impl({
+    name: 'garp_mode', kind: 'option', split: 'list', onceKey: 'garp_mode', syntax: 'garp_mode both|request|reply', default: 'both', extension: true,
+    doc: 'Which gratuitous ARP form to send: both (a request then a reply, like send_arp, because some switches honour only one), request only, or reply only.',
+    heartbeatDiff: 'ringbeat only.',
+    handle: choiceHandler('garpMode', 'garp_mode both|request|reply', ['both', 'request', 'reply']),
+  }),
+  impl({
+    name: 'garp_refresh', kind: 'option', split: 'list', onceKey: 'garp_refresh', syntax: 'garp_refresh <time>', default: '0 (off)', extension: true,
+    doc: 'While a service address is held, announce it again this often (as Fake did; repairs switch and router ARP caches after a partition). 0 turns it off.',
+    heartbeatDiff: 'ringbeat only.',
+    handle: timeHandler('garpRefreshMs', 'garp_refresh <time>', 0),
+  }),
+  impl({
+    name: 'na_router', kind: 'option', split: 'list', onceKey: 'na_router', syntax: 'na_router on|off', default: 'off', extension: true,
+    doc: 'Set the Router flag in the unsolicited neighbour advertisements for IPv6 service addresses (turn on when the address is a gateway: hosts otherwise drop it from their router list).',
+    heartbeatDiff: 'ringbeat only (IPaddr2/send_ua cannot set it).',
+    handle: boolHandler('naRouter', 'na_router on|off'),
   }),
 
   // --- whole-line directives (config.c WLdirectives[]) ---

@@ -289,6 +289,13 @@ function finalize(
     msgfmt: s.msgfmt?.value ?? HACF_DEFAULTS.msgfmt,
     maxRexmitDelayMs: s.maxRexmitDelayMs?.value ?? HACF_DEFAULTS.maxRexmitDelayMs,
     crossCheckWaitMs: s.crossCheckWaitMs?.value ?? defaultCrossCheckWait(keepaliveMs, deadtimeMs),
+    announce: {
+      count: s.garpCount?.value ?? HACF_DEFAULTS.garpCount,
+      intervalMs: s.garpIntervalMs?.value ?? HACF_DEFAULTS.garpIntervalMs,
+      mode: s.garpMode?.value ?? HACF_DEFAULTS.garpMode,
+      refreshMs: s.garpRefreshMs?.value ?? HACF_DEFAULTS.garpRefreshMs,
+      router: s.naRouter?.value ?? HACF_DEFAULTS.naRouter,
+    },
     genMethod: s.genMethod?.value ?? HACF_DEFAULTS.genMethod,
     compression: s.compression?.value ?? HACF_DEFAULTS.compression,
     compressionThresholdKb: s.compressionThresholdKb?.value ?? HACF_DEFAULTS.compressionThresholdKb,

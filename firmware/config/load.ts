@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { describeIoError, readAuthkeys } from './authkeys-parse';
 import type { ClusterConfig, ConfigDiagnostic, LoadResult } from './config-data';
 import { parseHacf, type LocalNodeInfo } from './hacf-parse';
+import { parseHaresources } from '../resources/haresources-parse';
 
 export interface LoadOptions {
   /** Host name to use when there is no nodeinfo file (default: os.hostname(), i.e. `uname -n`). */
@@ -51,6 +52,23 @@ function load(dir: string, opts: LoadOptions): LoadResult {
   const auth = readAuthkeys(authPath);
   diagnostics.push(...auth.diagnostics);
 
+  // haresources is optional (a membership-only node has none).
+  const hrPath = join(dir, 'haresources');
+  let resources: ClusterConfig['resources'];
+  let hrText: string | undefined;
+  try {
+    hrText = readFileSync(hrPath, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      diagnostics.push({ file: hrPath, line: 0, severity: 'error', message: `cannot read: ${describeIoError(err)}` });
+    }
+  }
+  if (hrText !== undefined && hacf) {
+    const hr = parseHaresources(hrText, { file: hrPath, nodes: hacf.settings.nodes });
+    diagnostics.push(...hr.diagnostics);
+    resources = hr.groups;
+  }
+
   const errors = diagnostics.filter((d) => d.severity === 'error');
   const warnings = diagnostics.filter((d) => d.severity === 'warning');
   if (errors.length > 0 || !hacf || !auth.auth || !local) {
@@ -62,6 +80,7 @@ function load(dir: string, opts: LoadOptions): LoadResult {
     localNode: local.name,
     localNodeSource: local.source,
     auth: auth.auth,
+    ...(resources ? { resources } : {}),
   };
   return { ok: true, config, warnings };
 }

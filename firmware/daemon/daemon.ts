@@ -8,8 +8,11 @@ import type { ClusterConfig } from '../config/config-data';
 import { takeIdentity } from '../comm/identity';
 import type { MembershipEvent } from '../comm/events';
 import { LogSink, type Logger } from '../core/log';
-import { HaMessage } from '../wire/message';
+import { SystemClock } from '../core/clock';
+import type { GroupResult } from '../resources/group-runner';
+import { R1Manager } from '../resources/r1-manager';
 import { CommLink } from './comm-link';
+import { buildResourceLayer } from './resource-setup';
 import { socketPath, startControlServer, type ControlRequest } from './control';
 import type { StatusReport } from './status-data';
 
@@ -25,7 +28,10 @@ export class Daemon {
   private readonly log: Logger;
   private comm?: CommLink;
   private control?: Server;
+  private rm?: R1Manager;
+  private readonly clock = new SystemClock();
   private stopping = false;
+  private commGone = false;
   private exitCode = 0;
   private done!: () => void;
   readonly finished: Promise<number>;
@@ -52,6 +58,9 @@ export class Daemon {
       `ringbeat ${this.opts.version} starting: node ${config.localNode}, cluster ${config.cluster}, generation ${identity.generation.toString(16)}, ` +
         `keepalive ${config.keepaliveMs}ms, deadtime ${config.deadtimeMs}ms, media ${config.media.map((m) => `${m.kind}:${'device' in m ? m.device : m.iface}`).join(' ')}`,
     );
+    // Resources first: a node that cannot run its resources must not join.
+    const layer = await buildResourceLayer(config, { clock: this.clock, log: this.log.child('resources') });
+    for (const w of layer.warnings) this.log.warn(w);
     this.control = await startControlServer(socketPath(runDir, config.localNode), (req) => this.onControl(req));
 
     const comm = new CommLink({
@@ -62,8 +71,26 @@ export class Daemon {
       logIdent: `ringbeat[${process.pid}]`,
     });
     this.comm = comm;
-    comm.on('event', (e) => this.onEvent(e));
+    this.rm = new R1Manager({
+      localNode: config.localNode,
+      nodes: config.nodes,
+      autoFailback: config.autoFailback,
+      groups: layer.groups,
+      send: (msg) => comm.send(msg.fields),
+      clock: this.clock,
+      log: this.log.child('rsc'),
+      // Heartbeat's RQSTDELAY is 10 s; any delay is safe (only unclaimed
+      // local groups are taken when it expires), so scale it with deadtime.
+      rqstDelayMs: Math.min(10_000, Math.max(2000, 4 * config.deadtimeMs)),
+      onGroupResult: (r) => this.onGroupResult(r),
+    });
+    comm.on('event', (e) => {
+      this.onEvent(e);
+      this.rm?.onMembership(e);
+    });
+    comm.on('message', (m) => this.rm?.onMessage(m));
     comm.on('exit', (code, signal, fatal) => {
+      this.commGone = true;
       if (this.stopping) return;
       // Without its heartbeat path this node is invisible to its peers: they
       // will take over. Stop cleanly instead of pretending to be alive.
@@ -82,6 +109,8 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info('shutting down');
+    // Hand everything over first (the peer takes over on `shutdone`, no deadtime wait).
+    if (this.rm && this.comm && !this.commGone) await this.rm.shutdown();
     await this.comm?.stop();
     await new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()));
     this.log.info('stopped');
@@ -94,9 +123,6 @@ export class Daemon {
       case 'node-state':
         if (e.state === 'dead') {
           this.log.warn(`node ${e.node}: is dead (${e.reason}${e.silentMs !== undefined ? `, silent ${Math.round(e.silentMs)}ms` : ''})`);
-          // Heartbeat's R1 announcement of a death decision (hb_rsc_recover_dead_resources):
-          // no STONITH device is configured, so the result is `unneeded`.
-          if (e.reason !== 'shutdown') this.comm?.send(new HaMessage().add('t', 'stonith').add('node', e.node).add('result', 'unneeded').fields);
         } else {
           this.log.info(`node ${e.node}: status ${e.state} (was ${e.prev}, ${e.reason})`);
         }
@@ -136,9 +162,24 @@ export class Daemon {
         });
         return { stalledMs: ms };
       }
+      case 'standby':
+        return { message: this.requireRm().requestStandby(String(req.what ?? 'all')) };
+      case 'takeover':
+        return { message: this.requireRm().requestTakeover(String(req.what ?? 'all')) };
       default:
         throw new Error(`unknown command '${req.cmd}'`);
     }
+  }
+
+  private requireRm(): R1Manager {
+    if (!this.rm) throw new Error('resource management is not running yet');
+    return this.rm;
+  }
+
+  private onGroupResult(r: GroupResult): void {
+    const ms = (r.endedMs - r.beganMs).toFixed(1);
+    if (r.ok) this.log.info(`resource group ${r.key}: ${r.op} completed in ${ms} ms`);
+    for (const t of r.timings) if (t.detail) this.log.debug(1, `${t.id} ${t.op}: ${JSON.stringify(t.detail)}`);
   }
 
   private async status(): Promise<StatusReport> {
@@ -153,6 +194,7 @@ export class Daemon {
       configDir: c.configDir,
       timing: { keepaliveMs: c.keepaliveMs, deadtimeMs: c.deadtimeMs, warntimeMs: c.warntimeMs, initdeadMs: c.initdeadMs },
       comm: (await this.comm?.snapshot()) ?? null,
+      resources: this.rm?.snapshot() ?? null,
     };
   }
 }

@@ -2,6 +2,7 @@
 // stable: operators' scripts and the lab read it). Additive changes only.
 
 import type { EngineSnapshot } from '../comm/engine';
+import type { R1Snapshot } from '../resources/r1-manager';
 
 export interface StatusReport {
   /** Format version of this object. */
@@ -16,4 +17,6 @@ export interface StatusReport {
   timing: { keepaliveMs: number; deadtimeMs: number; warntimeMs: number; initdeadMs: number };
   /** The heartbeat path's view; null when it does not answer. */
   comm: EngineSnapshot | null;
+  /** Resource management (haresources, R1 protocol); null before it started. */
+  resources: R1Snapshot | null;
 }

@@ -20,6 +20,13 @@ export function printStatus(s: StatusReport): string {
   out.push(
     `timing: keepalive ${dur(s.timing.keepaliveMs)}  warntime ${dur(s.timing.warntimeMs)}  deadtime ${dur(s.timing.deadtimeMs)}  initdead ${dur(s.timing.initdeadMs)}`,
   );
+  const r = s.resources;
+  if (r) {
+    out.push(
+      `resources (${r.mode}, auto_failback ${r.autoFailback}): state ${r.state}, holding ${r.holds}, peer holds ${r.otherHolds}${r.otherStable ? '' : ' (peer in flux)'}${r.standby !== 'not' ? `, standby ${r.standby}` : ''}${r.busy ? ', busy' : ''}`,
+    );
+    for (const g of r.groups) out.push(`  ${g.key.padEnd(40)} ${g.node.padEnd(12)} ${g.state}${g.error ? `: ${g.error}` : ''}`);
+  }
   if (!c) {
     out.push('heartbeat path: NOT RESPONDING');
     return out.join('\n') + '\n';

@@ -42,6 +42,7 @@ export interface RingbeatNodeOptions {
   /** authkeys method line, e.g. 'sha1 KEY' (default 'sha1 ringbeat-hil-secret'). */
   auth?: string;
   baud?: number;
+  autoFailback?: 'on' | 'off' | 'legacy';
   extraConfig?: readonly string[];
 }
 
@@ -90,7 +91,7 @@ export class RingbeatNode {
       ...(o.baud ? [`baud ${o.baud}`] : []),
       ...o.media,
       ...o.nodes.map((n) => `node ${n}`),
-      'auto_failback off',
+      `auto_failback ${o.autoFailback ?? 'off'}`,
       ...(o.extraConfig ?? []),
       ...extra,
     ];
