@@ -11,7 +11,7 @@
 // uses no NSS, iconv or dlopen), so one file runs on any board of that
 // architecture whatever its libc version. arm64 needs Debian's cross compiler.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const root = join(dirname(new URL(import.meta.url).pathname), '..');
@@ -47,6 +47,12 @@ export function buildAnnounce({ arch = process.arch, outDir = join(root, 'dist',
   const dir = resolve(outDir);
   mkdirSync(dir, { recursive: true });
   const out = join(dir, ANNOUNCE_NAME);
+  // Up to date (built after the last change of the source, same flags): keep it.
+  const stamp = `${out}.${arch}.flags`;
+  const flags = JSON.stringify([cc, cflags]);
+  if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8') === flags && statSync(out).mtimeMs >= statSync(ANNOUNCE_SOURCE).mtimeMs) {
+    return out;
+  }
   const tmp = `${out}.tmp-${process.pid}`;
   const args = ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-static', '-s', ...cflags, '-o', tmp, ANNOUNCE_SOURCE];
   try {
@@ -59,6 +65,7 @@ export function buildAnnounce({ arch = process.arch, outDir = join(root, 'dist',
     throw new Error(`buildAnnounce: ${cc} ${args.join(' ')} failed:\n${stderr || e.message}`);
   }
   renameSync(tmp, out); // atomic: a running agent never sees a half-written binary
+  writeFileSync(stamp, flags);
   if (!(statSync(out).mode & 0o111)) throw new Error(`buildAnnounce: ${out} is not executable`);
   return out;
 }

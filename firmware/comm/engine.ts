@@ -48,8 +48,10 @@ interface PeerState {
   name: string;
   track: SeqTrack;
   uuid?: Buffer;
-  /** Pending NS_rexmit requests by seq. */
-  rexmitTimers: Map<number, { timer: TimerHandle; tries: number }>;
+  /** Missing seqs we asked (or will ask) for, with the number of requests so far. */
+  rexmitTries: Map<number, number>;
+  /** The next request cycle for this peer. */
+  rexmitTimer?: TimerHandle;
   /** It advertised ringbeat capabilities (answers cross-checks). */
   ringbeat: boolean;
 }
@@ -74,6 +76,8 @@ const DROP_LOG_INTERVAL_MS = 5000;
 /** A keepalive tick later than this is reported as a stall of the heartbeat path. */
 const STALL_REPORT_MS = 50;
 const MAX_REXMIT_TRIES = 10;
+/** NS_rexmit messages per peer per request cycle (each covers a range of up to 50 seqs). */
+const MAX_REXMIT_REQUESTS_PER_CYCLE = 4;
 /** ringbeat's cross-check question and answer (NS_: unsequenced; Heartbeat ignores unknown types). */
 const XCHECK_QUERY = 'NS_rb_xq';
 const XCHECK_ANSWER = 'NS_rb_xa';
@@ -137,7 +141,7 @@ export class Engine {
     );
     for (const n of c.nodes) {
       if (n === c.localNode) continue;
-      this.peers.set(n, { name: n, track: new SeqTrack(Math.floor(this.random() * 10)), rexmitTimers: new Map(), ringbeat: false });
+      this.peers.set(n, { name: n, track: new SeqTrack(Math.floor(this.random() * 10)), rexmitTries: new Map(), ringbeat: false });
     }
     if (this.auth.outboundMethod === 'sha256') this.replay = new ReplayWindow(deps.replayFloors);
     this.serialMedia = deps.media.filter((m) => m.kind === 'serial');
@@ -501,41 +505,59 @@ export class Engine {
     return min + this.random() * (max - min);
   }
 
+  /**
+   * Asks the peer for what is missing. One request cycle per peer, not one
+   * timer per lost seq: the missing seqs are sent as ranges in at most a few
+   * NS_rexmit messages per cycle. On a ring a lost copy usually still
+   * arrives the long way round within the random first delay; a storm of
+   * per-seq requests (each relayed around the ring) would only add load
+   * exactly when the lines are already overloaded.
+   */
   private scheduleRexmit(peer: PeerState, seq: number): void {
-    if (peer.rexmitTimers.has(seq)) return;
-    const entry = { timer: this.deps.clock.after(this.rexmitDelay(), () => ask()), tries: 0 };
-    const ask = (): void => {
-      if (this.stopped || !peer.track.isMissing(seq)) return void peer.rexmitTimers.delete(seq);
-      const st = this.liveness.stateOf(peer.name);
-      if (st === 'dead' || entry.tries >= MAX_REXMIT_TRIES) {
+    peer.rexmitTries.set(seq, peer.rexmitTries.get(seq) ?? 0);
+    if (peer.rexmitTimer) return;
+    peer.rexmitTimer = this.deps.clock.after(this.rexmitDelay(), () => this.askRexmit(peer));
+  }
+
+  private askRexmit(peer: PeerState): void {
+    peer.rexmitTimer = undefined;
+    if (this.stopped) return;
+    const dead = this.liveness.stateOf(peer.name) === 'dead';
+    const wanted: number[] = [];
+    for (const [seq, tries] of peer.rexmitTries) {
+      if (!peer.track.isMissing(seq)) peer.rexmitTries.delete(seq);
+      else if (dead || tries >= MAX_REXMIT_TRIES) {
         peer.track.giveUp(seq);
-        peer.rexmitTimers.delete(seq);
-        return;
-      }
-      entry.tries++;
+        peer.rexmitTries.delete(seq);
+      } else wanted.push(seq);
+    }
+    if (wanted.length === 0) return;
+    wanted.sort((a, b) => a - b);
+    let requests = 0;
+    for (let k = 0; k < wanted.length && requests < MAX_REXMIT_REQUESTS_PER_CYCLE; ) {
+      const first = wanted[k]!;
+      let last = first;
+      while (k + 1 < wanted.length && wanted[k + 1] === last + 1 && last - first + 1 < MAX_REXMIT_BATCH) last = wanted[++k]!;
+      k++;
+      for (let s2 = first; s2 <= last; s2++) peer.rexmitTries.set(s2, (peer.rexmitTries.get(s2) ?? 0) + 1);
+      requests++;
       this.tx.rexmitRequests++;
+      // firstseq/lastseq are decimal (ha_msg_add_int), unlike every other seq.
       this.send(
-        new HaMessage()
-          .add('t', 'NS_rexmit')
-          .add('dest', peer.name)
-          .add('firstseq', String(seq))
-          .add('lastseq', String(seq)),
+        new HaMessage().add('t', 'NS_rexmit').add('dest', peer.name).add('firstseq', String(first)).add('lastseq', String(last)),
       );
-      entry.timer = this.deps.clock.after(this.cfg.maxRexmitDelayMs, ask);
-    };
-    peer.rexmitTimers.set(seq, entry);
+    }
+    peer.rexmitTimer = this.deps.clock.after(this.cfg.maxRexmitDelayMs, () => this.askRexmit(peer));
   }
 
   private cancelRexmit(peer: PeerState, seq: number): void {
-    const e = peer.rexmitTimers.get(seq);
-    if (!e) return;
-    e.timer.cancel();
-    peer.rexmitTimers.delete(seq);
+    peer.rexmitTries.delete(seq);
   }
 
   private cancelRexmits(peer: PeerState): void {
-    for (const e of peer.rexmitTimers.values()) e.timer.cancel();
-    peer.rexmitTimers.clear();
+    peer.rexmitTimer?.cancel();
+    peer.rexmitTimer = undefined;
+    peer.rexmitTries.clear();
   }
 
   private answerRexmit(peer: PeerState, first: number, last: number): void {

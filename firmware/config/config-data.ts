@@ -119,6 +119,9 @@ export interface ClusterConfig {
   maxRexmitDelayMs: number;
   /** ringbeat: wait for other nodes to confirm a death (0 = no cross-check). */
   crossCheckWaitMs: number;
+  /** `realtime`/`rtprio`: SCHED_FIFO for the heartbeat path process. */
+  realtime: boolean;
+  rtPrio: number;
   /** ringbeat: how service addresses are announced (garp_* and na_router directives). */
   announce: AnnounceConfig;
   /** haresources (absent file: none). Filled by loadConfig, not by the ha.cf parser. */

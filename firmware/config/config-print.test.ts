@@ -56,6 +56,8 @@ test('the lab configuration prints as ha.cf with sources and defaults', () => {
     'msgfmt classic                          # default',
     'max_rexmit_delay 250ms                  # default',
     'hbgenmethod file                        # default',
+    'realtime on                             # default',
+    'rtprio 10                               # default',
     'compression zlib                        # default (ringbeat never compresses)',
     'compression_threshold 2                 # default',
     'traditional_compression no              # default',

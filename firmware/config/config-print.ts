@@ -66,6 +66,8 @@ export function printConfig(c: ClusterConfig): string {
   put('msgfmt', c.msgfmt);
   put('max_rexmit_delay', `${c.maxRexmitDelayMs}ms`);
   put('hbgenmethod', c.genMethod);
+  put('realtime', c.realtime ? 'on' : 'off');
+  put('rtprio', c.rtPrio);
   put('compression', c.compression, `${where(src.compression)} (ringbeat never compresses)`);
   put('compression_threshold', c.compressionThresholdKb);
   put('traditional_compression', 'no');

@@ -66,6 +66,8 @@ export interface ScalarSettings {
   garpMode: 'both' | 'request' | 'reply';
   garpRefreshMs: number;
   naRouter: boolean;
+  realtime: boolean;
+  rtPrio: number;
 }
 
 export type DraftMedium =
@@ -159,6 +161,9 @@ export const HACF_DEFAULTS = {
   garpMode: 'both' as const,
   garpRefreshMs: 0,
   naRouter: false,
+  // Heartbeat runs realtime by default too.
+  realtime: true,
+  rtPrio: 10,
 };
 
 /** ringbeat's cross-check wait when `crosscheck_wait` is not given: 2 x keepalive, at least 200 ms, at most deadtime. */
@@ -267,7 +272,7 @@ function timeHandler(
   };
 }
 
-function intHandler(key: 'hopfudge' | 'debugLevel' | 'compressionThresholdKb' | 'garpCount', syntax: string, min: number, max: number): Handler {
+function intHandler(key: 'hopfudge' | 'debugLevel' | 'compressionThresholdKb' | 'garpCount' | 'rtPrio', syntax: string, min: number, max: number): Handler {
   return (ctx) => {
     const v = oneValue(ctx, syntax);
     if (v === undefined) return;
@@ -278,7 +283,7 @@ function intHandler(key: 'hopfudge' | 'debugLevel' | 'compressionThresholdKb' | 
   };
 }
 
-function boolHandler(key: 'logBadPackets' | 'naRouter', syntax: string): Handler {
+function boolHandler(key: 'logBadPackets' | 'naRouter' | 'realtime', syntax: string): Handler {
   return (ctx) => {
     const v = oneValue(ctx, syntax);
     if (v === undefined) return;
@@ -565,7 +570,6 @@ function refused(name: string, kind: DirectiveKind, syntax: string, doc: string,
 const PACEMAKER_ONLY = 'Pacemaker-only; ringbeat runs haresources (R1) resource management';
 const PING_NODES = 'ping nodes need raw ICMP; use a mon monitor instead';
 const NO_LOGD = 'ringbeat has no logging daemon; use logfile/logfacility';
-const SCHEDULING = 'ringbeat does not change its own scheduling; set CPUSchedulingPolicy= in its systemd unit instead';
 const CORES = 'core dumps are left to the system (ulimit -c, systemd-coredump)';
 const PACEMAKER_MODE = 'Pacemaker mode is not supported; ringbeat runs haresources (R1) resource management';
 
@@ -654,13 +658,23 @@ export const DIRECTIVES: readonly DirectiveSpec[] = [
     heartbeatDiff: '`legacy` (also the default) gives a warning, as in Heartbeat.',
     handle: handleAutoFailback,
   }),
-  refused('rtprio', 'option', 'rtprio <priority>', 'Realtime priority of the heartbeat processes.', SCHEDULING),
+  impl({
+    name: 'rtprio', kind: 'option', split: 'list', onceKey: 'rtprio', syntax: 'rtprio <1..99>', default: '10',
+    doc: 'SCHED_FIFO priority of the heartbeat path process when `realtime` is on.',
+    heartbeatDiff: 'Applies to the heartbeat path process only (media, protocol, liveness); the daemon, resource scripts and monitors keep normal scheduling.',
+    handle: intHandler('rtPrio', 'rtprio <1..99>', 1, 99),
+  }),
   impl({
     name: 'hbgenmethod', kind: 'option', split: 'list', onceKey: 'hbgenmethod', syntax: 'hbgenmethod file|time', default: 'file',
     doc: 'How the generation number (`hg`) is chosen at start: stored counter (`file`) or clock (`time`).',
     handle: choiceHandler('genMethod', 'hbgenmethod file|time', ['file', 'time']),
   }),
-  refused('realtime', 'option', 'realtime on|off', 'Lock into memory and run with realtime priority.', SCHEDULING),
+  impl({
+    name: 'realtime', kind: 'option', split: 'list', onceKey: 'realtime', syntax: 'realtime on|off', default: 'on',
+    doc: 'Run the heartbeat path process with realtime (SCHED_FIFO) scheduling, so CPU load on the board cannot delay heartbeats or death decisions. Where the system does not allow it (containers), a warning is logged and ringbeat runs on.',
+    heartbeatDiff: 'Only the heartbeat path process is made realtime (Heartbeat makes its master process realtime and locks it into memory; ringbeat does not mlock).',
+    handle: boolHandler('realtime', 'realtime on|off'),
+  }),
   impl({
     name: 'debug', kind: 'option', split: 'list', onceKey: 'debug', syntax: 'debug <0..255>', default: '0',
     doc: 'Debug level; 0 in production.',

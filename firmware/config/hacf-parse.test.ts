@@ -176,7 +176,7 @@ test('every refused directive is an error naming it, with a reason', () => {
   assert.deepEqual(refused.map((d) => d.name).sort(), [
     'apiauth', 'conn_logd_time', 'coredumps', 'coreroot', 'crm_daemon_dir', 'crmd_spawns_pengine', 'deadping',
     'enable_config_writes', 'env', 'failfast', 'hbaping', 'mcast6', 'memreserve', 'normalpoll', 'ping', 'ping6',
-    'ping_group', 'quorum_server', 'realtime', 'record_config_changes', 'record_pengine_inputs', 'respawn', 'rtprio',
+    'ping_group', 'quorum_server', 'record_config_changes', 'record_pengine_inputs', 'respawn',
     'stonith', 'stonith_host', 'syslogmsgfmt', 'ucast6', 'use_apphbd', 'watchdog',
   ]);
   for (const d of refused) {

@@ -289,6 +289,8 @@ function finalize(
     msgfmt: s.msgfmt?.value ?? HACF_DEFAULTS.msgfmt,
     maxRexmitDelayMs: s.maxRexmitDelayMs?.value ?? HACF_DEFAULTS.maxRexmitDelayMs,
     crossCheckWaitMs: s.crossCheckWaitMs?.value ?? defaultCrossCheckWait(keepaliveMs, deadtimeMs),
+    realtime: s.realtime?.value ?? HACF_DEFAULTS.realtime,
+    rtPrio: s.rtPrio?.value ?? HACF_DEFAULTS.rtPrio,
     announce: {
       count: s.garpCount?.value ?? HACF_DEFAULTS.garpCount,
       intervalMs: s.garpIntervalMs?.value ?? HACF_DEFAULTS.garpIntervalMs,

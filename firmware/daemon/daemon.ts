@@ -3,6 +3,7 @@
 // turns membership events into log lines (and, in later layers, into
 // resource actions). It never decides liveness itself.
 
+import { spawn } from 'node:child_process';
 import type { Server } from 'node:net';
 import type { ClusterConfig } from '../config/config-data';
 import { takeIdentity } from '../comm/identity';
@@ -103,6 +104,7 @@ export class Daemon {
       comm.once('exit', (_c, _s, fatal) => reject(new Error(fatal ?? 'heartbeat path process failed to start')));
     });
     this.log.info(`heartbeat path running (pid ${comm.pid})`);
+    if (config.realtime && comm.pid) await this.makeRealtime(comm.pid, config.rtPrio);
   }
 
   async stop(): Promise<void> {
@@ -169,6 +171,23 @@ export class Daemon {
       default:
         throw new Error(`unknown command '${req.cmd}'`);
     }
+  }
+
+  /**
+   * SCHED_FIFO for every thread of the heartbeat path process (chrt from
+   * util-linux: Node cannot change scheduling itself). Only that process:
+   * resource scripts and monitors must not inherit realtime priority.
+   */
+  private async makeRealtime(pid: number, prio: number): Promise<void> {
+    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const p = spawn('chrt', ['--all-tasks', '--fifo', '--pid', String(prio), String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      p.on('error', (e) => resolve({ code: -1, err: e.message }));
+      p.on('close', (code) => resolve({ code, err }));
+    });
+    if (r.code === 0) this.log.info(`heartbeat path runs with realtime priority (SCHED_FIFO ${prio})`);
+    else this.log.warn(`realtime scheduling of the heartbeat path failed (${r.err.trim() || `chrt exit ${r.code}`}); running with normal priority`);
   }
 
   private requireRm(): R1Manager {

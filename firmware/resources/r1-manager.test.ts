@@ -244,3 +244,27 @@ test('a group that fails to start is reported as failed and nothing is left runn
   assert.deepEqual(c.where('ip-a'), []);
   assert.ok(c.a.log.lines.some((l) => /ip-a failed to start/.test(l)));
 });
+
+test('a node without groups is passive: no starting, answers starting with "none, stable", reports deaths', async () => {
+  const clock = new ManualClock();
+  const sent: HaMessage[] = [];
+  const rm = new R1Manager({
+    localNode: 'nodea', nodes: ['nodea', 'nodeb', 'nodec'], autoFailback: 'off', groups: [],
+    send: (m) => sent.push(m), clock, log: memoryLogger(), rqstDelayMs: 2000,
+  });
+  rm.onMembership({ type: 'node-state', node: 'nodeb', state: 'active', prev: 'init', reason: 'heard', atMs: 0 });
+  rm.onMembership({ type: 'local-state', state: 'active', atMs: 0 });
+  assert.equal(sent.length, 0, 'nothing announced at start');
+  rm.onMessage({ from: 'nodeb', type: 'starting', fields: [], atMs: 0 });
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0]!.get('t'), 'resource');
+  assert.equal(sent[0]!.get('rsc_hold'), 'none');
+  assert.equal(sent[0]!.get('isstable'), '1');
+  rm.onMembership({ type: 'node-state', node: 'nodeb', state: 'dead', prev: 'active', reason: 'deadtime', atMs: 0 });
+  assert.equal(sent[1]!.get('t'), 'stonith');
+  assert.equal(sent[1]!.get('result'), 'unneeded');
+  assert.equal(sent.length, 2, 'no takeover chatter');
+  assert.throws(() => rm.requestStandby('all'), /no resources/);
+  await rm.shutdown();
+  assert.equal(sent.at(-1)!.get('t'), 'shutdone');
+});

@@ -15,6 +15,12 @@
 // (in-process: no shell chain), and a graceful stop hands everything over
 // before `shutdone`.
 //
+// A node without haresources groups is passive: it never announces itself
+// with `starting`, answers a peer's `starting` with "I hold nothing, stable"
+// (what a Heartbeat peer needs to proceed) and reports deaths with `stonith`,
+// nothing more. (R1 is a two-node protocol: in a larger membership-only
+// cluster the full exchange would be chatter multiplied by every pair.)
+//
 // "local" groups are the ones whose preferred node (first word of the
 // haresources line) is this node; "foreign" groups all others. Every message
 // this node sends is also handled locally first, as Heartbeat's loopback does.
@@ -120,8 +126,11 @@ export class R1Manager {
   /** legacy: groups we asked for with ip-request. */
   private readonly requested = new Set<string>();
 
+  private readonly passive: boolean;
+
   constructor(private readonly d: R1Deps) {
     this.nice = d.autoFailback !== 'legacy';
+    this.passive = d.groups.length === 0;
     for (const g of d.groups) this.views.set(g.key, { key: g.key, node: g.node, state: 'stopped' });
   }
 
@@ -137,7 +146,7 @@ export class R1Manager {
       return;
     }
     this.heard.add(e.node);
-    if (this.dead.delete(e.node) || e.reason === 'restart') {
+    if ((this.dead.delete(e.node) || e.reason === 'restart') && !this.passive) {
       // A node came back: tell it what we hold, so neither side starts
       // something the other runs. (Heartbeat restarts itself here.)
       this.sendResourcesHeld(this.rstate === 'stable');
@@ -154,6 +163,7 @@ export class R1Manager {
 
   /** `ringbeat standby [all|local|foreign|failback]` (hb_standby). */
   requestStandby(what: string): string {
+    if (this.passive) throw new Error('standby: this node has no resources (no haresources groups)');
     if (!this.nice) throw new Error('standby needs auto_failback on or off (nice_failback); this cluster runs legacy');
     const set = what === 'failback' ? 'foreign' : what;
     if (!['all', 'local', 'foreign'].includes(set)) throw new Error(`standby: '${what}' is not all, local, foreign or failback`);
@@ -166,6 +176,7 @@ export class R1Manager {
 
   /** `ringbeat takeover [all|local|foreign]` (hb_takeover): the peer goes standby for us. */
   requestTakeover(what: string): string {
+    if (this.passive) throw new Error('takeover: this node has no resources (no haresources groups)');
     if (!this.nice) throw new Error('takeover needs auto_failback on or off (nice_failback); this cluster runs legacy');
     if (!['all', 'local', 'foreign'].includes(what)) throw new Error(`takeover: '${what}' is not all, local or foreign`);
     if (this.peersAlive().length === 0) throw new Error('takeover refused: no live peer to take resources from');
@@ -180,6 +191,10 @@ export class R1Manager {
     this.rqstTimer?.cancel();
     this.failbackTimer?.cancel();
     await this.ops; // let a running takeover or standby finish first
+    if (this.passive) {
+      this.broadcast(new HaMessage().add('t', 'shutdone').add('st', 'dead'));
+      return;
+    }
     this.iHold = NONE;
     this.rstate = 'shutdown';
     if (this.nice) this.broadcast(this.held(false, 'shutdown'));
@@ -210,6 +225,11 @@ export class R1Manager {
   private commUp(): void {
     if (this.active || this.shuttingDown) return;
     this.active = true;
+    if (this.passive) {
+      this.rstate = 'stable';
+      for (const n of this.dead) this.recoverDead(n);
+      return;
+    }
     if (this.nice) {
       this.rstate = 'starting';
       this.broadcast(new HaMessage().add('t', 'starting'));
@@ -261,6 +281,10 @@ export class R1Manager {
   /** The other side starts and asks what we hold. */
   private onStarting(): void {
     if (!this.nice) return;
+    if (this.passive) {
+      if (this.active) this.d.send(this.held(true));
+      return;
+    }
     switch (this.rstate) {
       case 'rscrcvd':
       case 'stable':
@@ -278,7 +302,7 @@ export class R1Manager {
   }
 
   private onResource(msg: HaMessage, fromMe: boolean): void {
-    if (!this.nice) return;
+    if (!this.nice || this.passive) return;
     const n = encodeHold(msg.get('rsc_hold'));
     const full = msg.get('rtype') === 'full';
     if (this.rstate === 'starting' || this.rstate === 'bothstarting') this.setRstate('rscrcvd');
@@ -363,6 +387,7 @@ export class R1Manager {
     const needFence = !this.heard.has(node) || (this.nice ? this.otherHolds !== NONE : true);
     // No fencing device yet: Heartbeat reports n_stnth (needed, not configured) or unneeded.
     this.broadcast(new HaMessage().add('t', 'stonith').add('node', node).add('result', needFence ? 'n_stnth' : 'unneeded'));
+    if (this.passive) return;
     if (needFence) {
       this.d.log.warn(`node ${node} may hold resources and no STONITH device is configured; taking over after deadtime`);
       return this.takeoverFrom(node);

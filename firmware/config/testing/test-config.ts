@@ -20,6 +20,8 @@ export function testConfig(localNode: string, over: Partial<ClusterConfig> = {})
     msgfmt: 'classic',
     maxRexmitDelayMs: 250,
     crossCheckWaitMs: 200,
+    realtime: false,
+    rtPrio: 10,
     announce: { count: 5, intervalMs: 200, mode: 'both', refreshMs: 0, router: false },
     genMethod: 'file',
     compression: 'zlib',
