@@ -3,7 +3,8 @@
 // Search order for the native tool (firmware/native/announce.c):
 //   1. $RINGBEAT_ANNOUNCE
 //   2. <dir of the program>/native/ringbeat-announce   (the bundle: dist/native/)
-//   3. <repo>/dist/native/ringbeat-announce            (`node scripts/build-announce.mjs`)
+//   3. <dir of this code>/native/ringbeat-announce      (also dist/ when bundled)
+//   4. <repo>/dist/native/ringbeat-announce            (`node scripts/build-announce.mjs`)
 // Without it, Debian's tools do the job (and the log says so): iputils
 // `arping` (-U request, -A reply) for IPv4, resource-agents' `send_ua` for
 // IPv6 (which cannot set the Router flag).
@@ -52,6 +53,8 @@ export function announceToolCandidates(opts: LocateOptions = {}): string[] {
   // A single executable has no script path: then the executable's directory counts.
   const program = opts.programPath ?? process.argv[1] ?? process.execPath;
   out.push(join(dirname(resolve(program)), 'native', ANNOUNCE_TOOL_NAME));
+  // Bundled (dist/ringbeat.cjs): this code's own directory is dist/.
+  if (typeof __dirname === 'string') out.push(join(__dirname, 'native', ANNOUNCE_TOOL_NAME));
   const root = opts.repoRoot ?? (typeof __dirname === 'string' ? resolve(__dirname, '..', '..') : process.cwd());
   out.push(join(root, 'dist', 'native', ANNOUNCE_TOOL_NAME));
   return [...new Set(out)];

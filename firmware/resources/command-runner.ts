@@ -3,12 +3,18 @@
 //
 // Why not plain execFile: a resource script that starts a daemon in the
 // background often leaves it holding our stdout pipe, and execFile would wait
-// for that pipe to close (forever). We finish when the process EXITS, collect
-// what output arrived, and let the pipe go. Each command runs in its own
-// process group (detached) so a timeout can stop the script together with
-// whatever it started in the foreground (`sleep`, a hung `mount`).
+// for that pipe to close (forever). We finish when the process EXITS and
+// collect what output arrived. For resource scripts (`outputToFiles`) the
+// output goes to files instead of pipes, as under Heartbeat (which sends it
+// to its debug log): a daemon that inherited stdout can keep writing without
+// blocking us or dying of SIGPIPE once we stop reading. Each command runs in
+// its own process group (detached) so a timeout can stop the script together
+// with whatever it started in the foreground (`sleep`, a hung `mount`).
 
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 export interface RunOptions {
@@ -20,6 +26,11 @@ export interface RunOptions {
   cwd?: string;
   /** Text written to stdin (stdin is /dev/null otherwise). */
   input?: string;
+  /**
+   * Capture stdout/stderr through temporary files instead of pipes (resource
+   * scripts: background daemons may inherit them). onLine is not called.
+   */
+  outputToFiles?: boolean;
 }
 
 export interface StartOptions extends RunOptions {
@@ -63,12 +74,19 @@ export class SystemCommandRunner implements CommandRunner {
     const t0 = performance.now();
     const timeoutMs = opts.timeoutMs ?? 30_000;
     const graceMs = opts.killGraceMs ?? 2_000;
-    const child = spawn(argv[0]!, argv.slice(1), {
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      env: opts.env,
-      cwd: opts.cwd,
-      detached: true, // own process group: timeouts reach the whole script
-    });
+    const files = opts.outputToFiles ? outputFiles() : undefined;
+    const stdio: StdioOptions = [opts.input === undefined ? 'ignore' : 'pipe', files?.outFd ?? 'pipe', files?.errFd ?? 'pipe'];
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), {
+        stdio,
+        env: opts.env,
+        cwd: opts.cwd,
+        detached: true, // own process group: timeouts reach the whole script
+      });
+    } finally {
+      files?.closeFds(); // the child has its own copies
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let partial = '';
@@ -83,7 +101,7 @@ export class SystemCommandRunner implements CommandRunner {
         /* group gone */
       }
     };
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       out.push(d);
       if (!opts.onLine) return;
       partial += d.toString('utf8');
@@ -94,7 +112,7 @@ export class SystemCommandRunner implements CommandRunner {
         opts.onLine(line);
       }
     });
-    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
     if (opts.input !== undefined) {
       child.stdin!.on('error', () => undefined);
       child.stdin!.end(opts.input);
@@ -119,6 +137,11 @@ export class SystemCommandRunner implements CommandRunner {
         child.stdout?.destroy();
         child.stderr?.destroy();
         if (partial && opts.onLine) opts.onLine(partial);
+        if (files) {
+          out.push(files.read('out'));
+          err.push(files.read('err'));
+          files.remove();
+        }
         resolve({
           argv: [...argv],
           code,
@@ -139,6 +162,7 @@ export class SystemCommandRunner implements CommandRunner {
         exited = true;
         code = c;
         signal = s;
+        if (files) return finish();
         // Output still in the pipe arrives before 'close'; a background
         // daemon holding the pipe must not keep us waiting, hence the cap.
         const cap = setTimeout(finish, 100);
@@ -157,6 +181,32 @@ export class SystemCommandRunner implements CommandRunner {
       },
     };
   }
+}
+
+/** Two temporary files for a command's stdout and stderr (unlinked after reading). */
+function outputFiles(): { outFd: number; errFd: number; closeFds(): void; read(which: 'out' | 'err'): Buffer; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ringbeat-cmd-'));
+  const outFd = openSync(join(dir, 'out'), 'w', 0o600);
+  const errFd = openSync(join(dir, 'err'), 'w', 0o600);
+  let closed = false;
+  return {
+    outFd,
+    errFd,
+    closeFds: () => {
+      if (closed) return;
+      closed = true;
+      closeSync(outFd);
+      closeSync(errFd);
+    },
+    read: (which) => {
+      try {
+        return readFileSync(join(dir, which));
+      } catch {
+        return Buffer.alloc(0);
+      }
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** "exit 2", "killed by SIGKILL", "timed out after ...", "cannot start: ..." */

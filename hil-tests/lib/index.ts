@@ -8,3 +8,7 @@ export * from './tmp';
 export * from './netns';
 export * from './serial-cable';
 export * from './heartbeat-node';
+export * from './paced-cable';
+export * from './ring';
+export * from './wire-peek';
+export * from './udp-probe';

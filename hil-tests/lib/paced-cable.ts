@@ -51,6 +51,18 @@ export interface PacedCableOptions {
   txBufferBytes?: number;
   /** Delivery batching interval in microseconds (default 1000). */
   tickUs?: number;
+  /**
+   * Niceness of the relay (default -10, applied when running as root): the
+   * cable stands for hardware, so its timing should not suffer from the load
+   * of the nodes it connects.
+   */
+  nice?: number;
+  /**
+   * SCHED_FIFO priority for the relay (1..99; default 0 = normal scheduling).
+   * For benchmarks on a loaded machine: the wire's timing then stays within
+   * ~0.1 ms even when the nodes saturate the CPUs. Needs root.
+   */
+  rtPriority?: number;
   /** Log every >>>..<<< frame sent/delivered to frames.jsonl (see frames()). Default false. */
   frameLog?: boolean;
   /** Name written into frame records and logs (default: the directory's base name). */
@@ -87,6 +99,10 @@ export interface CableDirectionStats {
   /** Rate the receiving application had set (0 = none). */
   receiverBaud: number;
   writeErrors: number;
+  /** Bursts delivered (a burst ends when the wire goes idle), and how late their last byte was, summed / worst (ns): the relay's own timing error. */
+  bursts: number;
+  burstLateSumNs: number;
+  burstLateMaxNs: number;
 }
 
 export interface PacedCableStats {
@@ -107,6 +123,10 @@ export interface CableFrameRecord {
   /** When its first byte / its last byte passed (ns, CLOCK_MONOTONIC). */
   t0: number;
   t1: number;
+  /** tx only: when its first byte went on the wire (later than t0 while the line was busy with earlier bytes). */
+  w0?: number;
+  /** tx only: when its last byte was off the wire (w0 + len character times unless the sender paused mid-frame). */
+  w1?: number;
   len: number;
   /** False when the frame was cut short (lost bytes). */
   ok: boolean;
@@ -121,6 +141,7 @@ export interface CableFrameRecord {
 const SAFE_PATH = /^[A-Za-z0-9._/+-]+$/;
 const COUNTERS: readonly (keyof CableDirectionStats)[] = [
   'bytesIn', 'bytesDelivered', 'bytesDropped', 'mismatchBytes', 'framesSent', 'framesDelivered', 'badFrames', 'writeErrors',
+  'bursts', 'burstLateSumNs',
 ];
 
 /** Python 3 for the relay: Debian's own first (a pyenv shim in PATH may point elsewhere). */
@@ -133,7 +154,7 @@ function emptyDirection(): CableDirectionStats {
   return {
     bytesIn: 0, bytesDelivered: 0, bytesDropped: 0, bytesQueued: 0, bytesHeld: 0, mismatchBytes: 0,
     framesSent: 0, framesDelivered: 0, badFrames: 0, maxHeld: 0, baud: 0, bitsPerChar: 0, charTimeNs: 0,
-    receiverBaud: 0, writeErrors: 0,
+    receiverBaud: 0, writeErrors: 0, bursts: 0, burstLateSumNs: 0, burstLateMaxNs: 0,
   };
 }
 
@@ -142,13 +163,15 @@ function addDirection(past: CableDirectionStats, now: CableDirectionStats): Cabl
   const out: CableDirectionStats = { ...now };
   for (const k of COUNTERS) out[k] = past[k] + now[k];
   out.maxHeld = Math.max(past.maxHeld, now.maxHeld);
+  out.burstLateMaxNs = Math.max(past.burstLateMaxNs, now.burstLateMaxNs);
   if (!now.baud) Object.assign(out, { baud: past.baud, bitsPerChar: past.bitsPerChar, charTimeNs: past.charTimeNs });
   return out;
 }
 
 interface RelayStatsFile {
   pid: number;
-  usr1: number;
+  /** When the relay took this snapshot (CLOCK_MONOTONIC ns). */
+  timeNs: number;
   a2b: CableDirectionStats;
   b2a: CableDirectionStats;
 }
@@ -171,7 +194,6 @@ export class PacedCable {
   readonly name: string;
   private proc?: Proc;
   private plugs = 0;
-  private usr1Sent = 0;
   private past: PacedCableStats = { a2b: emptyDirection(), b2a: emptyDirection(), plugs: 0 };
   private closed = false;
 
@@ -199,6 +221,12 @@ export class PacedCable {
     for (const [v, what] of [[opts.baud, 'baud'], [opts.fallbackBaud, 'fallbackBaud'], [opts.rxBufferBytes, 'rxBufferBytes'],
       [opts.txBufferBytes, 'txBufferBytes'], [opts.tickUs, 'tickUs']] as const) {
       if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new Error(`paced cable: ${what} must be a positive integer, got ${v}`);
+    }
+    if (opts.rtPriority !== undefined && !(Number.isInteger(opts.rtPriority) && opts.rtPriority >= 0 && opts.rtPriority <= 99)) {
+      throw new Error(`paced cable: rtPriority must be an integer 0..99, got ${opts.rtPriority}`);
+    }
+    if (opts.nice !== undefined && !(Number.isInteger(opts.nice) && opts.nice >= -20 && opts.nice <= 19)) {
+      throw new Error(`paced cable: nice must be an integer -20..19, got ${opts.nice}`);
     }
   }
 
@@ -237,7 +265,6 @@ export class PacedCable {
     this.removeLinks();
     fs.rmSync(this.statsFile, { force: true });
     this.plugs++;
-    this.usr1Sent = 0;
     const o = this.opts;
     const argv = [python, PACED_CABLE_SCRIPT, '--a', this.a, '--b', this.b, '--name', this.name, '--stats', this.statsFile];
     if (o.baud !== undefined) argv.push('--baud', String(o.baud));
@@ -245,6 +272,8 @@ export class PacedCable {
     if (o.rxBufferBytes !== undefined) argv.push('--rx-buffer', String(o.rxBufferBytes));
     if (o.txBufferBytes !== undefined) argv.push('--tx-buffer', String(o.txBufferBytes));
     if (o.tickUs !== undefined) argv.push('--tick-us', String(o.tickUs));
+    if (o.nice !== undefined) argv.push('--nice', String(o.nice));
+    if (o.rtPriority) argv.push('--rt-priority', String(o.rtPriority));
     if (this.framesFile) argv.push('--frames', this.framesFile);
     if (this.a2b && this.b2a) argv.push('--tap-a2b', this.a2b, '--tap-b2a', this.b2a);
     const offset = fs.existsSync(this.logFile) ? fs.statSync(this.logFile).size : 0;
@@ -296,12 +325,15 @@ export class PacedCable {
   async stats(timeoutMs = 2000): Promise<PacedCableStats> {
     const p = this.proc;
     if (!p?.running) return structuredClone(this.past);
-    const want = ++this.usr1Sent;
+    // Any snapshot the relay takes after this moment covers everything up to
+    // this call (its timeNs is CLOCK_MONOTONIC, like hrtime). Comparing times,
+    // not signal counts, is right even when two calls' signals coalesce.
+    const asked = Number(process.hrtime.bigint());
     p.signal('SIGUSR1');
     const t0 = Date.now();
     for (;;) {
       const s = this.readStatsFile();
-      if (s && s.pid === p.pid && s.usr1 >= want) {
+      if (s && s.pid === p.pid && s.timeNs >= asked) {
         return { a2b: addDirection(this.past.a2b, s.a2b), b2a: addDirection(this.past.b2a, s.b2a), plugs: this.past.plugs + 1 };
       }
       if (!p.running) return structuredClone(this.past);
