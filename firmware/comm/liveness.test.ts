@@ -215,3 +215,16 @@ test('cross-check: hearing the node directly again ends the link problem', () =>
   assert.equal(l.directlyHeardAgo('b'), 0);
   assert.equal(l.directlyHeardAgo('nosuch'), null);
 });
+
+test('cross-check: an answer "heard it almost a deadtime ago" is no evidence of life', () => {
+  const { l, clock, deaths } = crossSetup();
+  l.start();
+  l.heard('b', 'eth0', { st: 'active' });
+  l.heard('c', 'eth0', { st: 'active' });
+  for (let i = 0; i < 6; i++) {
+    clock.advance(100);
+    l.heard('c', 'eth0');
+  }
+  l.crossAnswer('c', 'b', 480); // c's last frame of b was 480 ms ago: c is losing it too
+  assert.equal(deaths().length, 1);
+});

@@ -365,7 +365,12 @@ export class Liveness {
     const n = this.peers.get(node);
     const c = n?.check;
     if (!n || !c || !c.expecting.delete(from)) return;
-    if (heardAgoMs !== null && heardAgoMs <= this.deadtimeOf(n)) c.heardBy.push(from);
+    // Evidence of life is hearing it NOW, i.e. within the last couple of
+    // heartbeats; "980 ms ago" with a 1 s deadtime only means the answerer
+    // is about to lose it too (it is dead, the last frames simply reached the
+    // nodes at slightly different times).
+    const alive = Math.min(this.deadtimeOf(n), 2 * this.opts.keepaliveMs + 50);
+    if (heardAgoMs !== null && heardAgoMs <= alive) c.heardBy.push(from);
     if (c.expecting.size === 0) this.resolveCheck(n);
   }
 
