@@ -1,26 +1,29 @@
-// npm run lab: a two-node ringbeat appliance pair on this machine.
+// npm run lab: the appliance pair on this machine (scripts/lab/lab-build.ts):
+// node A and node B in network namespaces on one bridge with a client, a
+// serial null-modem line between them, each running the real, built ringbeat
+// with a lab configuration, and a VIP (10.99.0.100) served by a tiny service
+// wherever it is up. A live view shows who is active, where the VIP is and
+// the client's replies; keys break things:
 //
-// Network namespaces for node A and node B on one bridge, a serial null-modem
-// line between them (socat ptys), each node running the real, built ringbeat
-// with a lab configuration. Prints membership as it changes. Keys:
-//   a / b   power loss of node A / B (SIGKILL of its processes)
-//   A / B   start node A / B again
-//   q       quit (also Ctrl-C); everything made here is removed
+//   a / b   power loss of node A / B (SIGKILL, NIC down, its addresses gone)
+//   h / j   hang node A / B for 2 s (SIGSTOP of all its processes, then SIGCONT)
+//   s / t   `ringbeat standby` on A / B          T  `ringbeat takeover` on A
+//   A / B   power node A / B on again
+//   q       quit (also Ctrl-C): every namespace, pty and process made here is removed
 //
-// Needs root (namespaces) and the Debian packages iproute2 and socat.
+// Needs root and the Debian packages iproute2, socat and util-linux.
 
-import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { LabNet } from '../hil-tests/lib/netns';
+import * as path from 'node:path';
+import { addressHolders, buildLab, startClient, type Reply } from './lab/lab-build';
 import { Scope } from '../hil-tests/lib/procs';
-import { RingbeatNode } from '../hil-tests/lib/ringbeat-node';
-import { SerialCable } from '../hil-tests/lib/serial-cable';
-import { makeTmpDir } from '../hil-tests/lib/tmp';
+import type { RingbeatNode } from '../hil-tests/lib/ringbeat-node';
 
 const NEEDED: [string, string][] = [
   ['ip', 'iproute2'],
   ['socat', 'socat'],
   ['setpriv', 'util-linux'],
+  ['chrt', 'util-linux'],
 ];
 
 function preflight(): void {
@@ -30,24 +33,23 @@ function preflight(): void {
   }
   const missing = NEEDED.filter(([cmd]) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0).map(([, pkg]) => pkg);
   if (missing.length) {
-    console.error(`missing Debian packages: apt-get install -y ${[...new Set(missing)].join(' ')}`);
+    console.error(`missing Debian packages; install them with:\n  apt-get install -y ${[...new Set(missing)].join(' ')}`);
     process.exit(1);
   }
+  // The lab runs what `npm run build` makes (dist/), like the appliance would.
   const build = spawnSync(process.execPath, [path.join(__dirname, 'build.mjs')], { stdio: 'inherit' });
   if (build.status !== 0) process.exit(1);
+}
+
+/** Every process of a node (its network namespace holds only that node's processes). */
+function pidsOf(n: RingbeatNode): number[] {
+  const r = spawnSync('ip', ['netns', 'pids', n.opts.host.ns], { encoding: 'utf8' });
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
 }
 
 async function main(): Promise<void> {
   preflight();
   const scope = new Scope('lab');
-  const dir = makeTmpDir(scope, 'lab');
-  const net = await LabNet.create(scope, { hosts: ['nodea', 'nodeb'] });
-  const cable = await SerialCable.create(scope, { dir: path.join(dir, 'serial') });
-  const common = { nodes: ['nodea', 'nodeb'], dir, net, keepalive: '100ms', deadtime: '500ms', warntime: '300ms', initdead: '5', baud: 115200 };
-  const nodes = {
-    a: RingbeatNode.create(scope, { ...common, name: 'nodea', host: net.host('nodea'), media: [`serial ${cable.a}`, 'bcast eth0'] }),
-    b: RingbeatNode.create(scope, { ...common, name: 'nodeb', host: net.host('nodeb'), media: [`serial ${cable.b}`, 'bcast eth0'] }),
-  };
   let quitting = false;
   const quit = async (code = 0): Promise<void> => {
     if (quitting) return;
@@ -58,45 +60,100 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void quit());
   process.on('SIGTERM', () => void quit());
+  process.on('uncaughtException', (e) => {
+    console.error(`lab: ${e.stack ?? e}`);
+    void quit(1);
+  });
 
-  console.log(`lab ${net.id}: nodea ${net.host('nodea').ip}, nodeb ${net.host('nodeb').ip}, serial ${cable.a} <-> ${cable.b}`);
-  console.log(`logs and configs: ${dir}`);
-  await Promise.all([nodes.a.start(), nodes.b.start()]);
-  console.log('keys: a/b = power loss of node A/B, A/B = start it again, q = quit\n');
+  const lab = await buildLab(scope, { keepalive: '50ms', deadtime: '200ms', warntime: '120ms' });
+  const { a, b } = lab;
+  console.log(`lab ${lab.net.id}: nodea ${a.opts.host.ip}, nodeb ${b.opts.host.ip}, client ${lab.client.ip}, VIP ${lab.vip4}`);
+  console.log(`serial line ${lab.cable?.a} <-> ${lab.cable?.b}; logs and configs in ${lab.dir}`);
+  await Promise.all([a.start(), b.start(), lab.startResponder(a), lab.startResponder(b)]);
+  const client = await startClient(scope, lab, lab.vip4, 10);
+  console.log('keys: a/b power loss, h/j hang 2 s, s/t standby A/B, T takeover on A, A/B power on, q quit\n');
+
+  const say = (s: string): void => console.log(`${new Date().toISOString().slice(11, 23)}  ** ${s}`);
+  const powerLoss = async (n: RingbeatNode): Promise<void> => {
+    await lab.net.linkDown(n.opts.host);
+    // Its RAM is gone: so are the addresses ringbeat had added.
+    await lab.net.execOk(n.opts.host, ['ip', 'addr', 'flush', 'dev', 'eth0', 'label', 'eth0:*']).catch(() => undefined);
+    await n.kill9();
+    say(`node ${n.name}: power loss`);
+  };
+  const powerOn = async (n: RingbeatNode): Promise<void> => {
+    await lab.net.linkUp(n.opts.host);
+    await Promise.all([n.start(), lab.startResponder(n)]);
+    say(`node ${n.name}: powered on`);
+  };
+  const hang = (n: RingbeatNode): void => {
+    const pids = pidsOf(n);
+    for (const p of pids) process.kill(p, 'SIGSTOP');
+    say(`node ${n.name}: hung (${pids.length} processes stopped for 2 s)`);
+    setTimeout(() => {
+      for (const p of pids) {
+        try {
+          process.kill(p, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
+      }
+      say(`node ${n.name}: resumed`);
+    }, 2000);
+  };
+  const cli = async (n: RingbeatNode, sub: string): Promise<void> => {
+    const r = await n.cli(sub, ['all']);
+    say(`ringbeat ${sub} on ${n.name}: ${(r.stdout || r.stderr).trim()}`);
+  };
 
   if (process.stdin.isTTY) {
     process.stdin.setRawMode(true);
     process.stdin.on('data', (d: Buffer) => {
       const k = d.toString();
-      if (k === 'q' || k === '\u0003') void quit();
-      else if (k === 'a' || k === 'b') void nodes[k].kill9().then(() => console.log(`** node ${k.toUpperCase()}: power loss`));
-      else if (k === 'A' || k === 'B') {
-        const n = nodes[k.toLowerCase() as 'a' | 'b'];
-        void n.start().then(() => console.log(`** node ${k}: started`), (e: Error) => console.log(`** node ${k}: ${e.message}`));
-      }
+      const act: Record<string, () => unknown> = {
+        q: () => quit(),
+        '\u0003': () => quit(),
+        a: () => powerLoss(a),
+        b: () => powerLoss(b),
+        A: () => powerOn(a),
+        B: () => powerOn(b),
+        h: () => hang(a),
+        j: () => hang(b),
+        s: () => cli(a, 'standby'),
+        t: () => cli(b, 'standby'),
+        T: () => cli(a, 'takeover'),
+      };
+      void Promise.resolve(act[k]?.()).catch((e: Error) => say(`failed: ${e.message}`));
     });
   }
 
-  // Live view: print each node's view of the cluster when it changes.
-  const last = new Map<string, string>();
+  // Live view: one line whenever something changes.
+  let last = '';
+  let seen = 0;
+  let lastReply: Reply | undefined;
   for (;;) {
-    for (const n of Object.values(nodes)) {
-      let line: string;
+    const views: string[] = [];
+    for (const n of [a, b]) {
       try {
         const s = await n.status();
-        const c = s.comm!;
-        line = c.nodes
-          .map((x) => `${x.name}=${x.state}${x.self ? '' : `[${x.links.map((l) => `${path.basename(l.name)}:${l.state}`).join(' ')}]`}`)
-          .join('  ');
+        const peer = s.comm!.nodes.find((x) => !x.self)!;
+        views.push(`${n.name}:${s.comm!.localState}/${s.resources?.holds ?? '?'} sees ${peer.name}=${peer.state}`);
       } catch {
-        line = 'not running';
-      }
-      if (last.get(n.name) !== line) {
-        last.set(n.name, line);
-        console.log(`${new Date().toISOString().slice(11, 23)}  ${n.name} sees: ${line}`);
+        views.push(`${n.name}: down`);
       }
     }
-    await new Promise((r) => setTimeout(r, 100));
+    const vip = (await addressHolders([a.opts.host, b.opts.host], lab.vip4)).join('+') || 'nowhere';
+    const fresh = client.replies.slice(seen);
+    seen = client.replies.length;
+    if (fresh.length) lastReply = fresh[fresh.length - 1];
+    const gapMs = lastReply ? Number(process.hrtime.bigint() - lastReply.recv) / 1e6 : Infinity;
+    const served = lastReply && gapMs < 100 ? `client served by ${lastReply.by}` : 'client: NO REPLIES';
+    const line = `${views.join(' | ')} | VIP on ${vip} | ${served}`;
+    if (line !== last) {
+      console.log(`${new Date().toISOString().slice(11, 23)}  ${line}`);
+      last = line;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
