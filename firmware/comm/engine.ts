@@ -156,7 +156,12 @@ export class Engine {
         onDrop: (reason, detail) => this.drop(m, reason, detail),
         onState: (state, detail) => {
           if (state === 'down') this.deps.log.warn(`medium ${m.name} down: ${detail}`);
-          else if (state === 'up') this.deps.log.info(`medium ${m.name} up${detail ? `: ${detail}` : ''}`);
+          else if (state === 'up') {
+            this.deps.log.info(`medium ${m.name} up${detail ? `: ${detail}` : ''}`);
+            // A serial port opens asynchronously: the start-up statuses were
+            // dropped on it. Announce ourselves at once instead of a keepalive later.
+            if (this.startedAt > 0) this.sendStatus();
+          }
         },
       });
     }

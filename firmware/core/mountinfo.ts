@@ -9,6 +9,8 @@ import { dirname } from 'node:path';
 export interface MountEntry {
   mountId: number;
   parentId: number;
+  /** st_dev of the filesystem, "major:minor" (e.g. "254:0"; 0:N for virtual ones). */
+  device: string;
   /** Where it is mounted (escapes like \040 decoded). */
   mountPoint: string;
   /** Per-mount options: rw/ro, noexec, nosuid, nodev, relatime, ... */
@@ -34,6 +36,7 @@ export function parseMountInfo(text: string): MountEntry[] {
     out.push({
       mountId: Number(f[0]),
       parentId: Number(f[1]),
+      device: f[2]!,
       mountPoint: unescape(f[4]!),
       options: f[5]!.split(','),
       fsType: f[sep + 1]!,

@@ -53,6 +53,8 @@ export function announceToolCandidates(opts: LocateOptions = {}): string[] {
   // A single executable has no script path: then the executable's directory counts.
   const program = opts.programPath ?? process.argv[1] ?? process.execPath;
   out.push(join(dirname(resolve(program)), 'native', ANNOUNCE_TOOL_NAME));
+  // Installed from the .deb / rootfs overlay: /usr/sbin/ringbeat + /usr/lib/ringbeat/native/.
+  out.push(join(dirname(resolve(program)), '..', 'lib', 'ringbeat', 'native', ANNOUNCE_TOOL_NAME));
   // Bundled (dist/ringbeat.cjs): this code's own directory is dist/.
   if (typeof __dirname === 'string') out.push(join(__dirname, 'native', ANNOUNCE_TOOL_NAME));
   const root = opts.repoRoot ?? (typeof __dirname === 'string' ? resolve(__dirname, '..', '..') : process.cwd());

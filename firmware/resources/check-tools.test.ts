@@ -51,17 +51,19 @@ test('checkTools: fallback in use is a warning; a non-iputils arping is an error
   assert.deepEqual(bad.errors, ["/usr/sbin/arping is not iputils' arping (needs -U/-A): apt-get install iputils-arping"]);
 });
 
-test('announce tool search order: $RINGBEAT_ANNOUNCE, beside the program, the build output', () => {
+test('announce tool search order: $RINGBEAT_ANNOUNCE, beside the program, the installed lib dir, the build output', () => {
   // The code's own directory counts too (it is dist/ when bundled); here: this source directory.
   const own = join(__dirname, 'native', 'ringbeat-announce');
   assert.deepEqual(announceToolCandidates({ env: {}, programPath: '/opt/rb/dist/ringbeat.cjs', repoRoot: '/src/rb' }), [
     '/opt/rb/dist/native/ringbeat-announce',
+    '/opt/rb/lib/ringbeat/native/ringbeat-announce',
     own,
     '/src/rb/dist/native/ringbeat-announce',
   ]);
-  assert.deepEqual(announceToolCandidates({ env: { RINGBEAT_ANNOUNCE: '/t/a' }, programPath: '/usr/bin/ringbeat', repoRoot: '/src/rb' }), [
+  assert.deepEqual(announceToolCandidates({ env: { RINGBEAT_ANNOUNCE: '/t/a' }, programPath: '/usr/sbin/ringbeat', repoRoot: '/src/rb' }), [
     '/t/a',
-    '/usr/bin/native/ringbeat-announce',
+    '/usr/sbin/native/ringbeat-announce',
+    '/usr/lib/ringbeat/native/ringbeat-announce',
     own,
     '/src/rb/dist/native/ringbeat-announce',
   ]);
