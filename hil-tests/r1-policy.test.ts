@@ -101,6 +101,25 @@ describe('failover policy', { concurrency: 3 }, () => {
     });
   }
 
+  test('the heartbeat path dies: the daemon releases its resources before it exits; never two owners', { timeout: 90_000 }, async (t) => {
+    requireLab();
+    const scope = testScope(t);
+    const lab = await buildLab(scope, { keepalive: '100ms', deadtime: '500ms', warntime: '300ms' });
+    await Promise.all([lab.a.start(), lab.b.start()]);
+    await vipMovesTo(lab, 'nodea', 20_000);
+    await settled(lab);
+    const commPid = (await lab.a.status()).commPid!;
+    process.kill(commPid, 'SIGKILL');
+    const exit = await lab.a.proc!.waitExit(10_000);
+    assert.notEqual(exit?.code, 0, 'the daemon exits with an error without its heartbeat path');
+    // Released before exiting, so the VIP is on nobody until nodeb takes it after deadtime.
+    const holdersAtExit = await holders(lab);
+    assert.ok(!holdersAtExit.includes('nodea'), `nodea released the VIP before exiting (holders: ${holdersAtExit.join()})`);
+    await vipMovesTo(lab, 'nodeb', 5000);
+    assert.match(lab.a.log(), /heartbeat path process exited unexpectedly/);
+    assert.match(lab.a.log(), /all HA resources relinquished/);
+  });
+
   test('a resource script that fails to start: the group is stopped again and the failure reported', { timeout: 90_000 }, async (t) => {
     requireLab();
     const scope = testScope(t);

@@ -20,7 +20,7 @@
 // Slow steps are cached under node_modules/.cache/ringbeat by content hash:
 // the arm64 Node (npm pack), the compiled addons, the executables.
 
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { nativeAddons } from './build/addons.mjs';
 import { buildBundle } from './build/bundle.mjs';
@@ -99,8 +99,14 @@ async function stageHostNative(built) {
   const dir = join(dist, 'native');
   mkdirSync(dir, { recursive: true });
   for (const [name, file] of Object.entries(built.addons)) {
-    copyFileSync(file, join(dir, `${name}.node`));
-    chmodSync(join(dir, `${name}.node`), 0o644);
+    const dest = join(dir, `${name}.node`);
+    if (existsSync(dest) && readFileSync(dest).equals(readFileSync(file))) continue;
+    // Never overwrite in place: a running ringbeat has this file mapped, and
+    // rewriting its pages under it kills it with SIGBUS. A new inode is safe.
+    const tmp = `${dest}.tmp-${process.pid}`;
+    copyFileSync(file, tmp);
+    chmodSync(tmp, 0o644);
+    renameSync(tmp, dest);
   }
   await announceTool(process.arch, dir);
 }

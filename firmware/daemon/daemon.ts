@@ -32,7 +32,6 @@ export class Daemon {
   private rm?: R1Manager;
   private readonly clock = new SystemClock();
   private stopping = false;
-  private commGone = false;
   private exitCode = 0;
   private done!: () => void;
   readonly finished: Promise<number>;
@@ -91,7 +90,6 @@ export class Daemon {
     });
     comm.on('message', (m) => this.rm?.onMessage(m));
     comm.on('exit', (code, signal, fatal) => {
-      this.commGone = true;
       if (this.stopping) return;
       // Without its heartbeat path this node is invisible to its peers: they
       // will take over. Stop cleanly instead of pretending to be alive.
@@ -111,8 +109,11 @@ export class Daemon {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info('shutting down');
-    // Hand everything over first (the peer takes over on `shutdone`, no deadtime wait).
-    if (this.rm && this.comm && !this.commGone) await this.rm.shutdown();
+    // Hand everything over first (the peer takes over on `shutdone`, no
+    // deadtime wait). Without a heartbeat path the messages go nowhere, but
+    // the resources must still be released: the peer is about to declare us
+    // dead and start them too.
+    if (this.rm) await this.rm.shutdown();
     await this.comm?.stop();
     await new Promise<void>((r) => (this.control ? this.control.close(() => r()) : r()));
     this.log.info('stopped');

@@ -9,7 +9,7 @@
 
 import { build } from 'esbuild';
 import { builtinModules } from 'node:module';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { BuildError, dist, root } from './common.mjs';
 
@@ -58,9 +58,12 @@ export function checkRequires(file) {
 
 export async function buildBundle({ outfile = join(dist, 'ringbeat.cjs'), minify = false } = {}) {
   mkdirSync(dirname(outfile), { recursive: true });
+  // Written beside and renamed into place: a running daemon re-reads the
+  // bundle when it starts its heartbeat path and must never see half a file.
+  const tmp = `${outfile}.tmp-${process.pid}`;
   await build({
     entryPoints: [join(root, 'firmware', 'entry.ts')],
-    outfile,
+    outfile: tmp,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -71,6 +74,7 @@ export async function buildBundle({ outfile = join(dist, 'ringbeat.cjs'), minify
     logLevel: 'warning',
     plugins: [nativePlugin],
   });
-  checkRequires(outfile);
+  checkRequires(tmp);
+  renameSync(tmp, outfile);
   return outfile;
 }
