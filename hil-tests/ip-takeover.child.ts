@@ -6,7 +6,8 @@
 // Node cannot switch namespaces itself, so the test talks to this process:
 // one JSON command per stdin line, one JSON answer per stdout line.
 //   {"op":"start"|"stop"|"status"|"probe"}       -> {"ok":true,"result":...}
-//   {"op":"configure","announce":{...}}           rebuild the agents (while stopped)
+//   {"op":"configure","announce":{...},"ip":{...}} rebuild the agents (while stopped)
+//   {"op":"prepare"}                              wait until the IP agents hold an interface snapshot
 // Log lines go to stderr. The first stdout line is {"hello":{timeOriginMs}},
 // so the test can put the agents' monotonic times on the wall clock that
 // tcpdump uses.
@@ -34,9 +35,16 @@ interface ChildConfig {
   rscTmpDir: string;
   announce?: Partial<AnnounceSettings>;
   dad?: boolean;
+  /** The IP agent's takeover path: nativeAdd false = `ip addr add` + tool; snapshot false = query at every start. */
+  ip?: IpPathOptions;
   scriptTimeoutMs?: number;
   /** Extra environment for the scripts (e.g. OCF_RESKEY_mondelay for Delay). */
   scriptEnv?: Record<string, string>;
+}
+
+interface IpPathOptions {
+  nativeAdd?: boolean;
+  snapshot?: boolean;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
@@ -54,13 +62,14 @@ const spec = parsed.groups[0]!;
 const env = { ...heartbeatScriptEnv({ configDir: cfg.configDir, localNode: cfg.node, rscTmpDir: cfg.rscTmpDir, autoFailback: 'off' }), ...cfg.scriptEnv };
 
 let announce = cfg.announce ?? {};
+let ipPath: IpPathOptions = cfg.ip ?? {};
 let agents: ResourceAgent[] = [];
 let group!: GroupRunner;
 function build(): void {
   agents = spec.resources.map((r) =>
     createAgent(r, {
       runner, clock, log, announceTool,
-      ip: { announce, dad: cfg.dad },
+      ip: { announce, dad: cfg.dad, nativeAdd: ipPath.nativeAdd, ...(ipPath.snapshot === false ? { snapshot: false as const } : {}) },
       script: { searchPath: cfg.searchPath, env, startTimeoutMs: cfg.scriptTimeoutMs, stopTimeoutMs: cfg.scriptTimeoutMs },
     }),
   );
@@ -72,7 +81,8 @@ log.info(`announce tool: ${announceTool.native ?? `none (searched ${announceTool
 const reply = (o: unknown): void => void process.stdout.write(`${JSON.stringify(o)}\n`);
 reply({ hello: { timeOriginMs: performance.timeOrigin, pid: process.pid } });
 
-type Command = { op: string; announce?: Partial<AnnounceSettings> };
+type Command = { op: string; announce?: Partial<AnnounceSettings>; ip?: IpPathOptions };
+const ipAgents = (): IpAgent[] => agents.filter((a): a is IpAgent => a instanceof IpAgent);
 async function handle(c: Command): Promise<unknown> {
   switch (c.op) {
     case 'start':
@@ -82,12 +92,15 @@ async function handle(c: Command): Promise<unknown> {
     case 'status':
       return group.status();
     case 'configure':
-      announce = c.announce ?? {};
+      announce = c.announce ?? announce;
+      ipPath = c.ip ?? ipPath;
       build();
-      return { announce };
+      return { announce, ip: ipPath };
+    case 'prepare':
+      await Promise.all(ipAgents().map((a) => a.prepare()));
+      return { prepared: ipAgents().length };
     case 'probe':
-      return agents
-        .filter((a): a is IpAgent => a instanceof IpAgent)
+      return ipAgents()
         .map((a) => ({ id: a.id, refreshing: a.announcements.refreshing, activeSenders: a.announcements.activeSenders, sentPackets: a.announcements.sentPackets }));
     default:
       throw new Error(`unknown op ${c.op}`);

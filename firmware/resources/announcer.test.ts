@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../core/clock';
 import { memoryLogger } from '../core/log';
-import { Announcer, DEFAULT_ANNOUNCE, fallbackShots, nativeArgv, parseSentLine, type AnnounceTarget } from './announcer';
+import { AddFailed, Announcer, DEFAULT_ANNOUNCE, fallbackShots, nativeArgv, parseAddLine, parseSentLine, type AnnounceTarget } from './announcer';
 import type { AnnounceTool } from './announce-tool';
 import { FakeRunner } from './testing/fake-runner';
 
@@ -142,4 +142,102 @@ test('refreshMs 0 = off', () => {
   clock.advance(1_000_000);
   assert.equal(runner.calls.length, 0);
   assert.equal(a.refreshing, false);
+});
+
+// ---------------------------------------------------------------------------
+// addAndAnnounce: ringbeat-announce -a adds the IPv4 address, then announces
+
+const added = (outcome: 'added' | 'exists', monoNs: bigint, prefix = 24, label = 'eth0:0'): string =>
+  `${outcome} ip=10.99.0.100 prefix=${prefix} brd=10.99.0.255 label=${label} dev=eth0 mono_ns=${monoNs}`;
+
+test('native argv with an address to add: -a PREFIX [-b BRD] [-l LABEL] before the burst options; IPv4 only', () => {
+  assert.deepEqual(nativeArgv('/t', V4, DEFAULT_ANNOUNCE, { prefixLen: 24, broadcast: '10.99.0.255', label: 'eth0:0' }), [
+    '/t', '-i', 'eth0', '-4', '10.99.0.100', '-a', '24', '-b', '10.99.0.255', '-l', 'eth0:0', '-c', '5', '-w', '200', '-m', 'both',
+  ]);
+  assert.deepEqual(nativeArgv('/t', V4, DEFAULT_ANNOUNCE, { prefixLen: 32 }), ['/t', '-i', 'eth0', '-4', '10.99.0.100', '-a', '32', '-c', '5', '-w', '200', '-m', 'both']);
+  assert.throws(() => nativeArgv('/t', V6, DEFAULT_ANNOUNCE, { prefixLen: 64 }), /IPv4 addresses only/);
+});
+
+test('parseAddLine: added / exists, "-" = none, µs precision', () => {
+  assert.deepEqual(parseAddLine(added('added', 1234567890123n)), {
+    outcome: 'added', ip: '10.99.0.100', prefixLen: 24, broadcast: '10.99.0.255', label: 'eth0:0', monoMs: 1234567.89,
+  });
+  assert.deepEqual(parseAddLine('exists ip=10.99.0.100 prefix=32 brd=- label=eth0 dev=eth0 mono_ns=5000000'), {
+    outcome: 'exists', ip: '10.99.0.100', prefixLen: 32, broadcast: undefined, label: 'eth0', monoMs: 5,
+  });
+  assert.equal(parseAddLine(sent(1, 'arp-request', 1n)), undefined);
+  assert.equal(parseAddLine('ringbeat-announce: adding 10.99.0.100/24 to eth0: File exists'), undefined);
+});
+
+test('addAndAnnounce: one spawn; `added` then the first packet, both mapped onto the injected clock', async () => {
+  const clock = new ManualClock();
+  clock.advance(1000);
+  const runner = new FakeRunner(() => ({ lines: [added('added', 4_999_000_000n), sent(1, 'arp-request', 5_000_000_000n)], hang: true }));
+  const a = new Announcer({ runner, clock, log: memoryLogger(), tool: NATIVE, monoNowMs: () => 5002 });
+  const r = a.addAndAnnounce(V4, DEFAULT_ANNOUNCE, { prefixLen: 24, broadcast: '10.99.0.255', label: 'eth0:0' });
+  assert.deepEqual(await r.added, { outcome: 'added', atMs: 997, prefixLen: 24, broadcast: '10.99.0.255', label: 'eth0:0' });
+  assert.deepEqual(await r.first, { via: 'native', firstSentMs: 998 });
+  assert.equal(runner.calls.length, 1);
+  assert.deepEqual(runner.calls[0]!.argv.slice(5, 11), ['-a', '24', '-b', '10.99.0.255', '-l', 'eth0:0']);
+  assert.equal(a.activeSenders, 1, 'the burst goes on');
+  a.stop();
+});
+
+test('addAndAnnounce: `exists` is a success with what the interface has', async () => {
+  const runner = new FakeRunner(() => ({ lines: [added('exists', 1_000_000n, 32, 'eth0'), sent(1, 'arp-request', 2_000_000n)] }));
+  const a = new Announcer({ runner, clock: new ManualClock(), log: memoryLogger(), tool: NATIVE, monoNowMs: () => 2 });
+  const r = a.addAndAnnounce(V4, DEFAULT_ANNOUNCE, { prefixLen: 24 });
+  const rep = await r.added;
+  assert.equal(rep.outcome, 'exists');
+  assert.equal(rep.prefixLen, 32);
+  assert.equal(rep.label, 'eth0');
+  await r.first;
+});
+
+test('addAndAnnounce: the tool ends before `added` -> AddFailed by exit code (3 add, 4 interface, else other); both stages reject', async () => {
+  const cases: [number | null, string, AddFailed['kind']][] = [
+    [3, 'ringbeat-announce: adding 10.99.0.100/24 to eth0: Operation not permitted', 'add'],
+    [4, 'ringbeat-announce: eth0: No such device', 'interface'],
+    [1, 'ringbeat-announce: packet socket (needs CAP_NET_RAW): Operation not permitted', 'other'],
+    [0, '', 'other'],
+  ];
+  for (const [code, stderr, kind] of cases) {
+    const runner = new FakeRunner(() => ({ code, stderr: stderr ? `${stderr}\n` : '' }));
+    const a = new Announcer({ runner, clock: new ManualClock(), log: memoryLogger(), tool: NATIVE });
+    const r = a.addAndAnnounce(V4, DEFAULT_ANNOUNCE, { prefixLen: 24 });
+    await assert.rejects(r.added, (e: unknown) => {
+      assert.ok(e instanceof AddFailed, String(e));
+      assert.equal(e.kind, kind);
+      assert.equal(e.code, code);
+      if (stderr) assert.ok(e.message.endsWith(`exit ${code}: ${stderr}`), e.message);
+      else assert.match(e.message, /exited without adding/);
+      return true;
+    });
+    await assert.rejects(r.first, AddFailed);
+  }
+});
+
+test('addAndAnnounce: a failure after `added` rejects only the first packet, as a plain error (the address is up)', async () => {
+  const runner = new FakeRunner(() => ({ lines: [added('added', 1n)], code: 1, stderr: 'ringbeat-announce: sendto (ARP): Network is down\n' }));
+  const a = new Announcer({ runner, clock: new ManualClock(), log: memoryLogger(), tool: NATIVE, monoNowMs: () => 0 });
+  const r = a.addAndAnnounce(V4, DEFAULT_ANNOUNCE, { prefixLen: 24 });
+  assert.equal((await r.added).outcome, 'added');
+  await assert.rejects(r.first, (e: unknown) => !(e instanceof AddFailed) && /Network is down/.test(String(e)));
+});
+
+test('addAndAnnounce: nothing at all within the first-packet limit -> killed, AddFailed (other)', async () => {
+  const clock = new ManualClock();
+  const runner = new FakeRunner(() => ({ hang: true }));
+  const a = new Announcer({ runner, clock, log: memoryLogger(), tool: NATIVE, firstPacketTimeoutMs: 300 });
+  const r = a.addAndAnnounce(V4, DEFAULT_ANNOUNCE, { prefixLen: 24 });
+  clock.advance(300);
+  await assert.rejects(r.added, (e: unknown) => e instanceof AddFailed && e.kind === 'other' && /sent nothing within 300 ms/.test(e.message));
+  assert.equal(runner.calls[0]!.killed, 'SIGKILL');
+});
+
+test('addAndAnnounce needs the native tool and IPv4', () => {
+  const a = new Announcer({ runner: new FakeRunner(), clock: new ManualClock(), log: memoryLogger(), tool: FALLBACK });
+  assert.throws(() => a.addAndAnnounce(V4, DEFAULT_ANNOUNCE, { prefixLen: 24 }), /needs the native tool/);
+  const b = new Announcer({ runner: new FakeRunner(), clock: new ManualClock(), log: memoryLogger(), tool: NATIVE });
+  assert.throws(() => b.addAndAnnounce(V6, DEFAULT_ANNOUNCE, { prefixLen: 64 }), /needs the native tool and an IPv4 address/);
 });

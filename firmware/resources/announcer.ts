@@ -9,6 +9,11 @@
 // first announcement, the repeats only cover lost frames.
 //
 // One Announcer per address; stop() ends its bursts and refreshes.
+//
+// addAndAnnounce() is the IPv4 takeover in one spawn: the native tool adds
+// the address over rtnetlink (`-a PREFIX [-b BRD] [-l LABEL]`), prints
+// `added ...` (or `exists ...`) and goes straight on to the burst. Each
+// process spawn from the daemon costs 10-40 ms, so this saves one `ip` call.
 
 import type { Clock, TimerHandle } from '../core/clock';
 import type { Logger } from '../core/log';
@@ -49,6 +54,53 @@ export interface AnnounceTarget {
   prefixLen: number;
 }
 
+/** What the native tool is to add before announcing (IPv4; `-a PREFIX [-b BRD] [-l LABEL]`). */
+export interface AddressToAdd {
+  prefixLen: number;
+  broadcast?: string;
+  label?: string;
+}
+
+/** The tool's `added` / `exists` line, on the injected clock. */
+export interface AddReport {
+  outcome: 'added' | 'exists';
+  /** Clock time (clock.now() scale) the kernel acknowledged the address (or found it present). */
+  atMs: number;
+  /** What the interface has: the configured values when added, the existing ones otherwise. */
+  prefixLen: number;
+  broadcast?: string;
+  label?: string;
+}
+
+/**
+ * The native tool ended before its `added`/`exists` line: nothing was changed.
+ * `kind` from its exit code: 'add' = the kernel refused the address (3),
+ * 'interface' = missing, down or not Ethernet (4), 'other' = anything else
+ * (no CAP_NET_RAW, not startable, timed out...).
+ */
+export class AddFailed extends Error {
+  override name = 'AddFailed';
+  constructor(
+    message: string,
+    readonly kind: 'add' | 'interface' | 'other',
+    readonly code: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** ringbeat-announce's exit codes with -a (firmware/native/announce.c). */
+export const TOOL_EXIT_ADD = 3;
+export const TOOL_EXIT_IFACE = 4;
+
+/** The two stages of addAndAnnounce(); both promises are pre-handled (awaiting either is optional). */
+export interface AddAndAnnounce {
+  /** Resolves at the `added`/`exists` line; rejects with AddFailed when the tool ended before it. */
+  added: Promise<AddReport>;
+  /** Resolves at the first packet; rejects when none was sent (also when the add failed). */
+  first: Promise<BurstReport>;
+}
+
 export interface BurstReport {
   via: 'native' | 'arping' | 'send_ua';
   /** Clock time (clock.now() scale) the first packet left; unknown with the fallbacks. */
@@ -78,9 +130,38 @@ export function parseSentLine(line: string): { seq: number; kind: string; monoMs
   return { seq: Number(m[1]), kind: m[2]!, monoMs: Number(BigInt(m[3]!) / 1000n) / 1000 };
 }
 
-/** argv of the native tool for a burst. */
-export function nativeArgv(tool: string, t: AnnounceTarget, s: Pick<AnnounceSettings, 'count' | 'intervalMs' | 'mode' | 'router'>): string[] {
-  const argv = [tool, '-i', t.iface, t.family === 4 ? '-4' : '-6', t.address, '-c', String(s.count), '-w', String(Math.round(s.intervalMs))];
+const ADD_LINE = /^(added|exists) ip=(\S+) prefix=(\d+) brd=(\S+) label=(\S+) .*\bmono_ns=(\d+)\s*$/;
+
+/** Parses the `added ...` / `exists ...` line of ringbeat-announce -a ('-' = none). */
+export function parseAddLine(line: string): { outcome: 'added' | 'exists'; ip: string; prefixLen: number; broadcast?: string; label?: string; monoMs: number } | undefined {
+  const m = ADD_LINE.exec(line);
+  if (!m) return undefined;
+  const opt = (v: string): string | undefined => (v === '-' ? undefined : v);
+  return {
+    outcome: m[1] as 'added' | 'exists',
+    ip: m[2]!,
+    prefixLen: Number(m[3]),
+    broadcast: opt(m[4]!),
+    label: opt(m[5]!),
+    monoMs: Number(BigInt(m[6]!) / 1000n) / 1000,
+  };
+}
+
+/** argv of the native tool for a burst (with `add`: add the IPv4 address first). */
+export function nativeArgv(
+  tool: string,
+  t: AnnounceTarget,
+  s: Pick<AnnounceSettings, 'count' | 'intervalMs' | 'mode' | 'router'>,
+  add?: AddressToAdd,
+): string[] {
+  const argv = [tool, '-i', t.iface, t.family === 4 ? '-4' : '-6', t.address];
+  if (add) {
+    if (t.family !== 4) throw new Error('nativeArgv: the tool adds IPv4 addresses only');
+    argv.push('-a', String(add.prefixLen));
+    if (add.broadcast) argv.push('-b', add.broadcast);
+    if (add.label) argv.push('-l', add.label);
+  }
+  argv.push('-c', String(s.count), '-w', String(Math.round(s.intervalMs)));
   if (t.family === 4) argv.push('-m', s.mode);
   else if (s.router) argv.push('-R');
   return argv;
@@ -149,8 +230,19 @@ export class Announcer {
    */
   announce(target: AnnounceTarget, settings: AnnounceSettings): Promise<BurstReport> {
     const { tool } = this.deps;
-    if (tool.native) return this.nativeBurst(tool.native, target, settings);
+    if (tool.native) return this.nativeBurst(tool.native, target, settings).first;
     return this.fallbackBurst(target, settings);
+  }
+
+  /**
+   * IPv4 with the native tool only: one process adds the address and starts
+   * the burst. See AddAndAnnounce for the two stages.
+   */
+  addAndAnnounce(target: AnnounceTarget, settings: AnnounceSettings, add: AddressToAdd): AddAndAnnounce {
+    const native = this.deps.tool.native;
+    if (!native || target.family !== 4) throw new Error('addAndAnnounce needs the native tool and an IPv4 address');
+    const r = this.nativeBurst(native, target, settings, add);
+    return { added: r.added!, first: r.first };
   }
 
   /** Re-announces every settings.refreshMs until stop(); no-op when refreshMs <= 0. */
@@ -183,51 +275,76 @@ export class Announcer {
     void cmd.exited.then(() => this.running.delete(cmd));
   }
 
-  private nativeBurst(tool: string, target: AnnounceTarget, s: AnnounceSettings): Promise<BurstReport> {
+  /**
+   * Runs the native tool. `first` settles at the first `sent` line (or the
+   * failure before it); with `add`, `added` settles at the `added`/`exists`
+   * line first. Both promises get a no-op catch here, so a caller that only
+   * awaits one of them never leaves an unhandled rejection behind.
+   */
+  private nativeBurst(tool: string, target: AnnounceTarget, s: AnnounceSettings, add?: AddressToAdd): { added?: Promise<AddReport>; first: Promise<BurstReport> } {
     const { clock, log, runner } = this.deps;
-    const argv = nativeArgv(tool, target, s);
+    const argv = nativeArgv(tool, target, s, add);
     const budget = s.count * s.intervalMs + 5_000;
     const firstTimeout = this.deps.firstPacketTimeoutMs ?? 2_000;
-    return new Promise<BurstReport>((resolve, reject) => {
-      let first = true;
-      let settled = false;
-      let cmd: RunningCommand | undefined;
-      const guard = clock.after(firstTimeout, () => {
-        if (!first) return;
-        cmd?.kill('SIGKILL');
-        settle(() => reject(new Error(`${argv[0]} sent nothing within ${firstTimeout} ms`)));
-      });
-      const settle = (fn: () => void): void => {
-        guard.cancel();
-        if (settled) return;
-        settled = true;
-        fn();
-      };
-      cmd = runner.start(argv, {
-        timeoutMs: budget,
-        onLine: (line) => {
-          const p = parseSentLine(line);
-          if (!p) return;
-          this.packets++;
-          if (!first) return;
-          first = false;
-          // Map the tool's CLOCK_MONOTONIC stamp onto the injected clock.
-          const firstSentMs = clock.now() - (this.monoNowMs() - p.monoMs);
-          log.debug(1, `first ${p.kind} for ${target.address} on ${target.iface} sent`);
-          settle(() => resolve({ via: 'native', firstSentMs }));
-        },
-      });
-      this.track(cmd);
-      void cmd.exited.then((r) => {
-        if (r.code === 0 && !r.timedOut) {
-          if (first) settle(() => reject(new Error(`${argv.join(' ')} exited without sending`)));
+    const first = deferred<BurstReport>();
+    const added = add ? deferred<AddReport>() : undefined;
+    let firstPending = true;
+    let addPending = added !== undefined;
+    // Map the tool's CLOCK_MONOTONIC stamps onto the injected clock.
+    const onClock = (monoMs: number): number => clock.now() - (this.monoNowMs() - monoMs);
+    // Before the `added` line the caller must learn that nothing was changed (AddFailed).
+    const failBefore = (msg: string, kind: AddFailed['kind'], code: number | null): void => {
+      const e = addPending ? new AddFailed(msg, kind, code) : new Error(msg);
+      if (addPending) {
+        addPending = false;
+        added!.reject(e);
+      }
+      if (firstPending) {
+        firstPending = false;
+        first.reject(e);
+      }
+    };
+    let cmd: RunningCommand | undefined;
+    const guard = clock.after(firstTimeout, () => {
+      if (!firstPending) return;
+      cmd?.kill('SIGKILL');
+      failBefore(`${argv[0]} sent nothing within ${firstTimeout} ms`, 'other', null);
+    });
+    cmd = runner.start(argv, {
+      timeoutMs: budget,
+      onLine: (line) => {
+        const a = addPending ? parseAddLine(line) : undefined;
+        if (a) {
+          addPending = false;
+          added!.resolve({ outcome: a.outcome, atMs: onClock(a.monoMs), prefixLen: a.prefixLen, broadcast: a.broadcast, label: a.label });
           return;
         }
-        const why = `${describeExit(r)}${outputTail(r) ? `: ${outputTail(r)}` : ''}`;
-        if (first) settle(() => reject(new Error(`${argv.join(' ')}: ${why}`)));
-        else if (r.signal !== 'SIGTERM') log.error(`announcing ${target.address} on ${target.iface}: ${why}`);
-      });
+        const p = parseSentLine(line);
+        if (!p) return;
+        this.packets++;
+        if (!firstPending) return;
+        firstPending = false;
+        guard.cancel();
+        log.debug(1, `first ${p.kind} for ${target.address} on ${target.iface} sent`);
+        first.resolve({ via: 'native', firstSentMs: onClock(p.monoMs) });
+      },
     });
+    this.track(cmd);
+    void cmd.exited.then((r) => {
+      guard.cancel();
+      if (r.code === 0 && !r.timedOut) {
+        failBefore(`${argv.join(' ')} exited without ${addPending ? 'adding' : 'sending'}`, 'other', 0);
+        return;
+      }
+      const why = `${describeExit(r)}${outputTail(r) ? `: ${outputTail(r)}` : ''}`;
+      if (addPending || firstPending) {
+        const kind = r.code === TOOL_EXIT_ADD ? 'add' : r.code === TOOL_EXIT_IFACE ? 'interface' : 'other';
+        failBefore(`${argv.join(' ')}: ${why}`, kind, r.code);
+      } else if (r.signal !== 'SIGTERM') log.error(`announcing ${target.address} on ${target.iface}: ${why}`);
+    });
+    first.promise.catch(() => undefined);
+    added?.promise.catch(() => undefined);
+    return { added: added?.promise, first: first.promise };
   }
 
   private fallbackBurst(target: AnnounceTarget, s: AnnounceSettings): Promise<BurstReport> {
@@ -269,4 +386,14 @@ export class Announcer {
     }
     return Promise.resolve({ via });
   }
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve(v: T): void; reject(e: Error): void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
