@@ -101,7 +101,10 @@ async function killAAndExpectDead(p: Pair): Promise<number> {
   assert.equal(await p.b.nodeStatus('nodea'), 'active', 'nodea must still be active right before the kill');
   const off = p.b.logOffset();
   const k = await p.a.kill9();
-  assert.ok(k.pids.length >= 3, `kill9 signalled MCP, children and init: ${k.pids.join(' ')}`);
+  // The MCP is signalled first; the rest may already be gone by the time they
+  // are signalled (its death ends the namespace init's wait, and the kernel
+  // then kills the whole PID namespace). kill9() waits until all are gone.
+  assert.ok(k.pids.length >= 1, `kill9 signalled at least the MCP: ${k.pids.join(' ')}`);
   assert.equal(p.a.running, false);
   const budget = DEADTIME_MS + 1000;
   await p.b.waitNodeStatus('nodea', 'dead', budget - (performance.now() - k.monoMs), 25);
