@@ -42,7 +42,7 @@ describe('failover policy', { concurrency: 3 }, () => {
   test('standby and takeover move the VIP both ways; graceful stop hands over in well under deadtime', { timeout: 120_000 }, async (t) => {
     requireLab();
     const scope = testScope(t);
-    const lab = await buildLab(scope, { keepalive: '100ms', deadtime: '2', warntime: '1' });
+    const lab = await buildLab(scope, { keepalive: '100ms', deadtime: '4', warntime: '1' });
     await Promise.all([lab.a.start(), lab.b.start()]);
     await vipMovesTo(lab, 'nodea', 20_000);
     await settled(lab);
@@ -69,7 +69,9 @@ describe('failover policy', { concurrency: 3 }, () => {
     await vipMovesTo(lab, 'nodeb', 5000);
     const handoverMs = performance.now() - t0;
     await stopped;
-    assert.ok(handoverMs < 1000, `graceful handover took ${handoverMs.toFixed(0)} ms (deadtime 2000 ms)`);
+    // Well under deadtime: ~200 ms on an idle machine; the bound leaves room
+    // for three other HIL suites on the same 2 cores.
+    assert.ok(handoverMs < 2000, `graceful handover took ${handoverMs.toFixed(0)} ms (deadtime 4000 ms)`);
     t.diagnostic(
       `standby A->B ${toB.toFixed(0)} ms, B->A ${toA.toFixed(0)} ms; takeover by B ${takeB.toFixed(0)} ms, by A ${takeA.toFixed(0)} ms; graceful stop handover ${handoverMs.toFixed(0)} ms`,
     );
