@@ -10,18 +10,23 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SerialPort } from 'serialport';
+import { SerialPortStream } from '@serialport/stream';
+
+import { HangupAwareBinding } from '../firmware/media/hangup-binding';
 
 import { PacedCable, wireTimeMs, type PacedCableStats } from './lib/paced-cable';
 import { CableRing } from './lib/ring';
 import { sleep, testScope, waitUntil, type Scope } from './lib/procs';
 import { makeTmpDir } from './lib/tmp';
 
+/** A port as ringbeat opens one: serialport with the binding that reports a hung-up line. */
+type SerialPort = SerialPortStream<typeof HangupAwareBinding>;
+
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /** Opens a port with serialport (8N1, no flow control) and flushes what an earlier user left. */
 async function openPort(scope: Scope, device: string, baudRate: number, extra: { highWaterMark?: number } = {}): Promise<SerialPort> {
-  const port = new SerialPort({ path: device, baudRate, autoOpen: false, ...extra });
+  const port = new SerialPortStream({ binding: HangupAwareBinding, path: device, baudRate, autoOpen: false, ...extra });
   await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
   await new Promise<void>((resolve, reject) => port.flush((e) => (e ? reject(e) : resolve())));
   scope.defer(`close ${device}`, () => closePort(port));

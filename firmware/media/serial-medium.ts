@@ -12,11 +12,12 @@
 // queued on a pty (or a UART) before we opened survive a close and would be
 // read as a stale frame.
 
-import { SerialPort } from 'serialport';
+import { SerialPortStream } from '@serialport/stream';
 import { DelimiterParser } from '@serialport/parser-delimiter';
 import type { Clock, TimerHandle } from '../core/clock';
 import { Backoff, type Medium, type MediumHandlers, type MediumState, type MediumStats, type SendOptions } from './medium';
 import { TxPacer } from './tx-pacer';
+import { HangupAwareBinding } from './hangup-binding';
 import { LineGuard, DEFAULT_MAX_LINE } from './line-guard';
 import { ClassicAssembler, DEFAULT_MAX_FRAME } from './classic-assembler';
 
@@ -41,7 +42,7 @@ export const DEFAULT_MAX_PENDING_WRITE = 16 * 1024;
 
 /** One open attempt and, if it succeeds, the connection built on it. */
 interface Session {
-  port: SerialPort;
+  port: SerialPortStream<typeof HangupAwareBinding>;
   guard?: LineGuard;
   parser?: DelimiterParser;
   assembler?: ClassicAssembler;
@@ -165,9 +166,10 @@ export class SerialMedium implements Medium {
 
   private open(): void {
     if (this.stopped) return;
-    let port: SerialPort;
+    let port: SerialPortStream<typeof HangupAwareBinding>;
     try {
-      port = new SerialPort({
+      port = new SerialPortStream({
+        binding: HangupAwareBinding,
         path: this.opts.device,
         baudRate: this.opts.baudRate,
         dataBits: 8,

@@ -68,6 +68,10 @@ READ_CHUNK = 4096
 MAX_FRAME = 256 * 1024  # Heartbeat's MAXMSG: longer "frames" are garbage
 STATS_EVERY_NS = 1_000_000_000
 BACKLOG_POLL_NS = 2_000_000  # how often to retry feeding held bytes to a reader that is behind
+# Bytes written to a pty master sit in the kernel's flip buffer until a kworker moves
+# them into n_tty, where FIONREAD first counts them (usually within tens of microseconds).
+# Before deciding to drop bytes, the rig waits at most this long for a recent write to land.
+IN_FLIGHT_NS = 5_000_000
 
 # struct termios2 (asm-generic): 4 flags, c_line, c_cc[19], c_ispeed, c_ospeed
 TERMIOS2 = struct.Struct('@IIIIB19BII')
@@ -227,6 +231,8 @@ class Direction:
         self.sched_bytes = 0
         self.wire_free = 0.0
         self.backlog = bytearray()  # arrived at the receiving UART, not yet in the kernel
+        self.last_write_ns = 0  # when bytes were last written to dst's master
+        self.landed_expect = 0  # FIONREAD once they have landed, if the reader took none
         self.c = dict(bytesIn=0, bytesDelivered=0, bytesDropped=0, mismatchBytes=0,
                       framesSent=0, framesDelivered=0, badFrames=0, maxHeld=0,
                       baud=0, bitsPerChar=0, charTimeNs=0, receiverBaud=0, writeErrors=0,
@@ -303,11 +309,24 @@ class Direction:
         self.sched_bytes -= len(out)
         return out
 
-    def arrive(self, data):
+    def settle(self):
+        """Waits (briefly) for bytes just written to the receiver to show in FIONREAD.
+
+        Without this an overrun decision could count them as free room and admit more
+        than the UART holds. A reader that consumes meanwhile keeps FIONREAD below the
+        expectation; the time bound ends the wait then, and its reads made room anyway."""
+        deadline = self.last_write_ns + IN_FLIGHT_NS
+        while now_ns() < deadline and self.dst.unread() < self.landed_expect:
+            time.sleep(0.0001)
+
+    def arrive(self, data, t):
         """Bytes reached the receiving UART: keep what fits, drop the rest (overrun)."""
         if not data:
             return
         held = self.dst.unread() + len(self.backlog)
+        if held + len(data) > self.cfg.rx_buffer and self.last_write_ns:
+            self.settle()
+            held = self.dst.unread() + len(self.backlog)
         take = max(0, min(len(data), self.cfg.rx_buffer - held))
         if take:
             self.backlog += data[:take]
@@ -318,7 +337,8 @@ class Direction:
         """Moves held bytes into the receiver's kernel buffer as far as it has room."""
         if not self.backlog:
             return
-        room = KERNEL_RX_MAX - self.dst.unread()
+        unread = self.dst.unread()
+        room = KERNEL_RX_MAX - unread
         if room <= 0:
             return
         chunk = bytes(self.backlog[:room])
@@ -331,6 +351,9 @@ class Direction:
             return
         del self.backlog[:n]
         self.c['bytesDelivered'] += n
+        in_flight = now_ns() < self.last_write_ns + IN_FLIGHT_NS
+        self.landed_expect = max(unread, self.landed_expect if in_flight else 0) + n
+        self.last_write_ns = now_ns()
         if self.rx_scan:
             self.rx_scan.feed(chunk[:n], t)
 
@@ -533,7 +556,7 @@ def main():
                 arrived = d.due(t)
                 if arrived:
                     dirty = True
-                    d.arrive(arrived)
+                    d.arrive(arrived, t)
                 if d.backlog:
                     d.feed_receiver(now_ns())
             if flags['usr1'] != usr1_done:
