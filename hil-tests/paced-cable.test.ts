@@ -268,7 +268,10 @@ test('rate: forced baud wins over termios; fallback when the application sets no
   await rx.wait(1000, 3000);
   const ms = nowMs() - t0;
   t.diagnostic(`1000 bytes on a cable forced to 115200 with both ends at 9600: ${ms.toFixed(1)} ms (wire ${wireTimeMs(1000, 115200).toFixed(1)} ms)`);
-  assert.ok(within(ms, wireTimeMs(1000, 115200), 0.1), `took ${ms} ms`);
+  // Which rate applies is the question here (9600 would take 1042 ms): the bound
+  // leaves room for a busy machine; the rig's accuracy is the throughput test's job.
+  assert.ok(ms >= wireTimeMs(1000, 115200) * 0.97 && ms < wireTimeMs(1000, 115200) * 1.5, `took ${ms} ms`);
+  assert.equal((await forced.stats()).a2b.baud, 115200);
 
   // Raw fds, no termios call: the fallback rate (19200 here) applies.
   const fb = await PacedCable.create(scope, { dir: path.join(dir, 'fallback'), fallbackBaud: 19200 });
@@ -281,7 +284,7 @@ test('rate: forced baud wins over termios; fallback when the application sets no
   await rx2.wait(384, 3000);
   const ms2 = nowMs() - t1;
   t.diagnostic(`384 bytes from an end that set no rate: ${ms2.toFixed(1)} ms (19200 fallback: ${wireTimeMs(384, 19200).toFixed(1)} ms)`);
-  assert.ok(within(ms2, wireTimeMs(384, 19200), 0.1), `took ${ms2} ms`);
+  assert.ok(ms2 >= wireTimeMs(384, 19200) * 0.97 && ms2 < wireTimeMs(384, 19200) * 1.5, `took ${ms2} ms`);
   const s = await fb.stats();
   assert.equal(s.a2b.baud, 19200);
 });

@@ -323,10 +323,14 @@ class Direction:
         """Bytes reached the receiving UART: keep what fits, drop the rest (overrun)."""
         if not data:
             return
-        held = self.dst.unread() + len(self.backlog)
-        if held + len(data) > self.cfg.rx_buffer and self.last_write_ns:
-            self.settle()
-            held = self.dst.unread() + len(self.backlog)
+        unread = self.dst.unread()
+        if now_ns() < self.last_write_ns + IN_FLIGHT_NS:
+            # Some of the last write may still be on its way into n_tty: if counting
+            # all of it would overrun, wait for it to land and count what is really there.
+            if max(unread, self.landed_expect) + len(self.backlog) + len(data) > self.cfg.rx_buffer:
+                self.settle()
+                unread = self.dst.unread()
+        held = unread + len(self.backlog)
         take = max(0, min(len(data), self.cfg.rx_buffer - held))
         if take:
             self.backlog += data[:take]
