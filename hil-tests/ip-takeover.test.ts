@@ -290,8 +290,12 @@ test('IPv4: label, broadcast and netmask; the client switches to the new owner f
   assert.equal(replies.length, 5);
   assert.ok(claims.every((f) => f.dst === 'ff:ff:ff:ff:ff:ff'), 'announcements are broadcast');
   assert.ok(/Request/.test(claims[0]!.text), 'the first announcement is a request');
-  const gaps = claims.slice(1).map((f, i) => (f.ts - claims[i]!.ts) * 1000);
-  assert.ok(gaps.every((g) => g > 70 && g < 160), `request/reply 100 ms apart: ${gaps.map((g) => g.toFixed(0)).join(' ')}`);
+  // The tool sends on an absolute CLOCK_MONOTONIC schedule, one packet every 100 ms:
+  // each one is judged against its slot, so one late wake-up on a loaded machine
+  // (seen: 68 ms) is not read as drift, while a wrong interval or a drifting
+  // schedule still is.
+  const late = claims.map((f, k) => (f.ts - claims[0]!.ts) * 1000 - k * 100);
+  assert.ok(late.every((l) => l > -30 && l < 100), `request/reply on a 100 ms schedule, ms off it: ${late.map((l) => l.toFixed(0)).join(' ')}`);
   assert.deepEqual(fs_.filter((f) => isClientArpRequest(f, macC, VIP)).map((f) => f.text), [], 'the client never asked');
   const udp = fs_.filter((f) => f.src === macC && /ethertype IPv4/.test(f.text) && f.text.includes(`> ${VIP}.9:`));
   assert.equal(udp.length, 1);
