@@ -125,12 +125,18 @@ class AgentHost {
 
   private nextLine(timeoutMs: number): Promise<string> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`agent ${this.host.label}: no answer in ${timeoutMs} ms\n${tailFile(this.logFile, 30)}`)), timeoutMs);
+      // One listener per request, removed with its answer: a long test must not pile them up.
+      const onExit = () => reject(new Error(`agent ${this.host.label} exited\n${tailFile(this.logFile, 30)}`));
+      const timer = setTimeout(() => {
+        this.child.off('exit', onExit);
+        reject(new Error(`agent ${this.host.label}: no answer in ${timeoutMs} ms\n${tailFile(this.logFile, 30)}`));
+      }, timeoutMs);
       this.waiting.push((l) => {
         clearTimeout(timer);
+        this.child.off('exit', onExit);
         resolve(l);
       });
-      this.child.once('exit', () => reject(new Error(`agent ${this.host.label} exited\n${tailFile(this.logFile, 30)}`)));
+      this.child.once('exit', onExit);
     });
   }
 
