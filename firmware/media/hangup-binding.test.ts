@@ -3,13 +3,14 @@
 
 import { test as nodeTest, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPortStream } from '@serialport/stream';
 import { LinuxBinding } from '@serialport/bindings-cpp';
 import { HangupAwareBinding, HangupAwarePort } from './hangup-binding';
+import { PtyPair, sleep, until } from './test-helpers.fixture';
 
 const hasSocat = spawnSync('socat', ['-V']).status === 0;
 const test = (name: string, fn: (t: TestContext) => Promise<void>) =>
@@ -17,35 +18,16 @@ const test = (name: string, fn: (t: TestContext) => Promise<void>) =>
     if (!hasSocat) throw new Error('socat is missing: apt-get install socat');
     await fn(t);
   });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** socat pty pair in a temp dir; killed by PID and removed after the test. */
+/** A socat pty pair in a temp dir; killed by PID and removed after the test. */
 async function ptyPair(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'rb-hangup-'));
-  const a = join(dir, 'ttyA');
-  const b = join(dir, 'ttyB');
-  const log = openSync(join(dir, 'socat.log'), 'a');
-  const proc = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: ['ignore', log, log] });
-  closeSync(log);
-  const exited = new Promise((r) => proc.once('exit', r));
-  const kill = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    await exited;
-  };
+  const pair = new PtyPair(dir);
   t.after(async () => {
-    await kill();
+    await pair.kill();
     rmSync(dir, { recursive: true, force: true });
   });
-  await until(() => existsSync(a) && existsSync(b), 'socat links');
-  return { a, b, kill };
+  await pair.start();
+  return { a: pair.a, b: pair.b, kill: () => pair.kill() };
 }
 
 async function openStream(path: string) {

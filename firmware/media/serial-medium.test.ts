@@ -1,11 +1,10 @@
-// SerialMedium over REAL pseudo-terminals: a socat pty pair stands in for a
-// null-modem cable (ttyA <-> ttyB). Each test starts its own socat and kills
-// it by PID afterwards.
+// SerialMedium over REAL pseudo-terminals: a socat pty pair (test-helpers.fixture.ts)
+// stands in for a null-modem cable (ttyA <-> ttyB).
 
 import { test as nodeTest, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, rmSync, unlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -14,6 +13,7 @@ import { SerialPort } from 'serialport';
 import { SystemClock } from '../core/clock';
 import type { FrameOrigin, MediumHandlers, MediumState } from './medium';
 import { SerialMedium } from './serial-medium';
+import { PtyPair, sleep, until } from './test-helpers.fixture';
 
 const hasSocat = spawnSync('socat', ['-V']).status === 0;
 /** Every test here needs a real socat pty pair: without it they fail, naming the package. */
@@ -24,50 +24,6 @@ const test = (name: string, fn: (t: TestContext) => Promise<void>) =>
   });
 
 const clock = new SystemClock();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** A socat pty pair; links `ttyA`/`ttyB` in `dir`. */
-class PtyPair {
-  proc?: ChildProcess;
-  readonly a: string;
-  readonly b: string;
-  constructor(readonly dir: string) {
-    this.a = join(dir, 'ttyA');
-    this.b = join(dir, 'ttyB');
-  }
-  async start(): Promise<void> {
-    // SIGKILL leaves the links dangling; a new socat would fail to create them.
-    for (const l of [this.a, this.b]) rmSync(l, { force: true });
-    // Output goes to files: a socat holding our stdout pipe would keep the test runner waiting.
-    const log = openSync(join(this.dir, 'socat.log'), 'a');
-    this.proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${this.a}`, `pty,raw,echo=0,link=${this.b}`], {
-      stdio: ['ignore', log, log],
-    });
-    closeSync(log);
-    await until(() => existsSync(this.a) && existsSync(this.b), 'socat links');
-  }
-  signal(sig: NodeJS.Signals): void {
-    if (this.proc?.pid !== undefined && this.proc.exitCode === null && this.proc.signalCode === null) {
-      process.kill(this.proc.pid, sig);
-    }
-  }
-  async kill(sig: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise((r) => p.once('exit', r));
-    this.signal('SIGCONT');
-    this.signal(sig);
-    await gone;
-  }
-}
 
 /** Records what a medium reports. */
 class Recorder implements MediumHandlers {

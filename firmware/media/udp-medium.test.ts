@@ -23,17 +23,9 @@ import type { MediumHandlers, MediumState } from './medium';
 import { UdpMedium, type UdpTarget } from './udp-medium';
 import { UdpReceiverRegistry } from './udp-receiver';
 import { broadcastOf, inSubnet, ipv4Of } from './iface';
+import { sleep, until } from './test-helpers.fixture';
 
 const clock = new SystemClock();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 class Recorder implements MediumHandlers {
   frames: { data: string; from?: string }[] = [];
