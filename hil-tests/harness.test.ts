@@ -21,6 +21,7 @@ import {
   run,
   sleep,
   testScope,
+  waitUntil,
   withScope,
   type ProcRef,
 } from './lib/procs';
@@ -211,7 +212,12 @@ test('lab network: isolated namespaces on a bridge, link down/up/delete, teardow
   assert.equal((await arping()).code, 0, 'answers again after link up');
   // a stray process inside a namespace is killed by teardown
   const sleeper = await net.spawn(scope, x, 'sleeper', ['sleep', '600'], path.join(makeTmpDir(scope, 'net'), 'sleep.log'));
-  assert.deepEqual(await net.pids(x), [sleeper.pid]);
+  // `ip netns exec` enters the namespace after spawn() returns: wait for it, then compare.
+  const inside = await waitUntil('the sleeper inside x', async () => {
+    const p = await net.pids(x);
+    return p.length > 0 && p;
+  }, { timeoutMs: 5000, intervalMs: 20 });
+  assert.deepEqual(inside, [sleeper.pid]);
   await net.deleteLink(y);
   assert.notEqual((await arping()).code, 0, 'no answer after y lost its NIC');
   const names = net.namespaces();
