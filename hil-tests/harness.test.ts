@@ -34,10 +34,11 @@ import { makeTmpDir, keepScratch } from './lib/tmp';
 const KEEPALIVE = '200ms';
 const DEADTIME = '1';
 const DEADTIME_MS = hbTimeMs(DEADTIME);
-// Heartbeat advertises dt = deadtime + 2 s during its first ~5 s (measured:
-// a node killed 2-4 s after start is declared dead after ~3.1 s), so kills
-// happen only once the victim has been up this long.
-const MIN_UPTIME_BEFORE_KILL_MS = 6500;
+// Heartbeat advertises dt = deadtime + 2 s for 5 s after it reports 'up'
+// (measured: a node killed 2-4 s after start is declared dead after ~3.1 s),
+// so kills happen only once the victim has been 'up' this long (5 s + margin
+// for the next status message and a late glib timer on a loaded machine).
+const MIN_UP_BEFORE_KILL_MS = 6500;
 
 type Media = 'serial' | 'bcast';
 
@@ -98,7 +99,7 @@ async function bringUpPair(scope: Scope, media: Media, auth = 'sha1 ringbeat-hil
 
 /** kill -9 nodea once it has been up long enough; returns ms until nodeb says 'dead'. */
 async function killAAndExpectDead(p: Pair): Promise<number> {
-  await sleep(Math.max(0, MIN_UPTIME_BEFORE_KILL_MS - (p.a.uptimeMs() ?? 0)));
+  await sleep(Math.max(0, MIN_UP_BEFORE_KILL_MS - (p.a.upForMs() ?? 0)));
   assert.equal(await p.b.nodeStatus('nodea'), 'active', 'nodea must still be active right before the kill');
   const off = p.b.logOffset();
   const k = await p.a.kill9();

@@ -238,6 +238,7 @@ export class HeartbeatNode {
   private mcpRef?: ProcRef;
   private pidNsLink?: string;
   private startedAtMono?: number;
+  private upAtMono?: number;
   private starts = 0;
   private unregisterEmergency: () => void = () => {};
 
@@ -362,6 +363,17 @@ export class HeartbeatNode {
   }
 
   /**
+   * Milliseconds since the last start() saw "Local status now set to: 'up'"
+   * (undefined before). Heartbeat advertises deadtime + 2 s for 5 s from that
+   * moment (hb_add_deadtime/hb_pop_deadtime right before set_local_status(up));
+   * a slow start delays it, so waits for the normal deadtime count from here.
+   * Seen by polling the log, so it errs on the short side.
+   */
+  upForMs(): number | undefined {
+    return this.upAtMono === undefined ? undefined : performance.now() - this.upAtMono;
+  }
+
+  /**
    * Starts heartbeat and waits until it logs "Local status now set to: 'up'"
    * (and, with waitForApi, until its API socket exists: see waitForApi()).
    * May be called again after stop()/kill9() (a reboot: fresh namespaces, same
@@ -383,6 +395,7 @@ export class HeartbeatNode {
       '--', 'bash', script,
     ];
     this.startedAtMono = performance.now();
+    this.upAtMono = undefined;
     const t0 = performance.now();
     const proc = await startProcess(undefined, {
       name: `heartbeat node ${this.name}`,
@@ -439,6 +452,7 @@ export class HeartbeatNode {
         what: `heartbeat node ${this.name} coming up`,
         alsoShow: [this.consoleFile],
       });
+      this.upAtMono = performance.now();
       if (opts.waitForApi) await this.waitForApi(left());
     } catch (e) {
       await this.killNamespace().catch(() => {});
