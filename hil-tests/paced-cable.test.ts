@@ -12,15 +12,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SerialPortStream } from '@serialport/stream';
 
-import { HangupAwareBinding } from '../firmware/media/hangup-binding';
+import { HangupAwareBinding, type HangupAwareSerialPort as SerialPort } from '../firmware/media/hangup-binding';
 
 import { PacedCable, wireTimeMs, type PacedCableStats } from './lib/paced-cable';
 import { CableRing } from './lib/ring';
 import { sleep, testScope, waitUntil, type Scope } from './lib/procs';
 import { makeTmpDir } from './lib/tmp';
-
-/** A port as ringbeat opens one: serialport with the binding that reports a hung-up line. */
-type SerialPort = SerialPortStream<typeof HangupAwareBinding>;
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 

@@ -14,6 +14,7 @@
 // Everything else is delegated to LinuxBinding unchanged.
 
 import { read as fsRead } from 'node:fs';
+import type { SerialPortStream } from '@serialport/stream';
 import { promisify } from 'node:util';
 import {
   LinuxBinding,
@@ -111,3 +112,6 @@ export const HangupAwareBinding: BindingInterface<HangupAwarePort, LinuxOpenOpti
   list: () => LinuxBinding.list(),
   open: async (options: LinuxOpenOptions) => new HangupAwarePort(await LinuxBinding.open(options)),
 };
+
+/** A serialport stream over HangupAwareBinding: what SerialMedium (and the tests that mimic it) open. */
+export type HangupAwareSerialPort = SerialPortStream<typeof HangupAwareBinding>;

@@ -17,7 +17,7 @@ import { DelimiterParser } from '@serialport/parser-delimiter';
 import type { Clock, TimerHandle } from '../core/clock';
 import { Backoff, type Medium, type MediumHandlers, type MediumState, type MediumStats, type SendOptions } from './medium';
 import { TxPacer } from './tx-pacer';
-import { HangupAwareBinding } from './hangup-binding';
+import { HangupAwareBinding, type HangupAwareSerialPort } from './hangup-binding';
 import { LineGuard, DEFAULT_MAX_LINE } from './line-guard';
 import { ClassicAssembler, DEFAULT_MAX_FRAME } from './classic-assembler';
 
@@ -42,7 +42,7 @@ export const DEFAULT_MAX_PENDING_WRITE = 16 * 1024;
 
 /** One open attempt and, if it succeeds, the connection built on it. */
 interface Session {
-  port: SerialPortStream<typeof HangupAwareBinding>;
+  port: HangupAwareSerialPort;
   guard?: LineGuard;
   parser?: DelimiterParser;
   assembler?: ClassicAssembler;
@@ -166,7 +166,7 @@ export class SerialMedium implements Medium {
 
   private open(): void {
     if (this.stopped) return;
-    let port: SerialPortStream<typeof HangupAwareBinding>;
+    let port: HangupAwareSerialPort;
     try {
       port = new SerialPortStream({
         binding: HangupAwareBinding,

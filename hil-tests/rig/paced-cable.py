@@ -319,7 +319,7 @@ class Direction:
         while now_ns() < deadline and self.dst.unread() < self.landed_expect:
             time.sleep(0.0001)
 
-    def arrive(self, data, t):
+    def arrive(self, data):
         """Bytes reached the receiving UART: keep what fits, drop the rest (overrun)."""
         if not data:
             return
@@ -560,7 +560,7 @@ def main():
                 arrived = d.due(t)
                 if arrived:
                     dirty = True
-                    d.arrive(arrived, t)
+                    d.arrive(arrived)
                 if d.backlog:
                     d.feed_receiver(now_ns())
             if flags['usr1'] != usr1_done:
