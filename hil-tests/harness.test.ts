@@ -302,10 +302,12 @@ for (const media of ['serial', 'bcast'] as const) {
       const gens = p.a.grepLog(/Heartbeat generation: \d+/).map((l) => Number(/generation: (\d+)/.exec(l)![1]));
       assert.equal(gens.length, 2);
       assert.ok(gens[1]! > gens[0]!, `generation increases on restart: ${gens.join(' -> ')}`);
+      // Heartbeat defers a SIGTERM until its initial resource negotiation is over
+      const stableMs = await p.a.waitResourcesStable(30_000);
       const mcp = p.a.refs.mcp!;
       const t1 = performance.now();
       await p.a.stop(20_000);
-      t.diagnostic(`${media}: graceful stop (SIGTERM to MCP ${mcp.pid}) took ${Math.round(performance.now() - t1)} ms`);
+      t.diagnostic(`${media}: restarted nodea's resources stable ${Math.round(stableMs)} ms after 'active'; graceful stop (SIGTERM to MCP ${mcp.pid}) took ${Math.round(performance.now() - t1)} ms`);
       assert.equal(isAlive(mcp), false);
       assert.equal(p.a.running, false);
       await p.b.waitNodeStatus('nodea', 'dead', 10_000);

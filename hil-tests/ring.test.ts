@@ -30,12 +30,13 @@ describe('serial ring relay on paced cables', { concurrency: 2 }, () => {
     const names = ['hba', 'rbm', 'hbb'];
     const net = await LabNet.create(scope, { hosts: names });
     const line = await CableRing.create(scope, { dir, nodes: names, topology: 'line', cable: { baud: 115200 } });
-    const timing = { keepalive: '200ms', deadtime: 2, warntime: '1', initdead: 10 };
+    // deadtime 3 s: a machine-wide pause of ~2 s under CI load must not read as a death (see interop-heartbeat.test.ts)
+    const timing = { keepalive: '200ms', deadtime: 3, warntime: '1', initdead: 10 };
     const hba = await HeartbeatNode.create(scope, { name: 'hba', nodes: names, dir, host: net.host('hba'), media: line.serialMedia('hba'), baud: 115200, ...timing });
     const hbb = await HeartbeatNode.create(scope, { name: 'hbb', nodes: names, dir, host: net.host('hbb'), media: line.serialMedia('hbb'), baud: 115200, ...timing });
     const rb = RingbeatNode.create(scope, {
       name: 'rbm', nodes: names, dir, net, host: net.host('rbm'), media: line.serialMedia('rbm'), baud: 115200,
-      keepalive: '200ms', deadtime: '2', warntime: '1', initdead: '10',
+      keepalive: '200ms', deadtime: '3', warntime: '1', initdead: '10',
     });
     await Promise.all([hba.start(), hbb.start(), rb.start()]);
     await hba.waitNodeStatus('hbb', 'active', 30_000);
@@ -87,8 +88,11 @@ describe('serial ring relay on paced cables', { concurrency: 2 }, () => {
     const w2 = f2 - f1;
     // Each node's status (5/s) crosses each link about once (the two copies
     // meet half way round), ACKs add a few: 4 nodes x 5/s x 3 s = 60, x2 margin.
-    assert.ok(w2 <= 4 * (1000 / KEEPALIVE) * 3 * 2, `frames on a link in 3 s: ${w2}`);
-    assert.ok(Math.abs(w2 - w1) <= Math.max(10, w1 / 4), `steady: ${w1} then ${w2} frames per 3 s`);
+    // Circulating frames would grow from one window to the next; fewer frames
+    // in one window (the machine paused under load: nobody sent) are no fault.
+    const expected = 4 * (1000 / KEEPALIVE) * 3;
+    assert.ok(w1 <= expected * 2 && w2 <= expected * 2, `frames on a link in 3 s: ${w1}, ${w2}`);
+    assert.ok(w2 <= Math.max(w1, expected) * 1.25 + 10, `not growing: ${w1} then ${w2} frames per 3 s`);
 
     // One cut link: the ring becomes a line, nobody dies.
     await ring.cut(0);

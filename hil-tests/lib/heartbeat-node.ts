@@ -239,6 +239,7 @@ export class HeartbeatNode {
   private pidNsLink?: string;
   private startedAtMono?: number;
   private upAtMono?: number;
+  private startLogOffset = 0;
   private starts = 0;
   private unregisterEmergency: () => void = () => {};
 
@@ -387,6 +388,7 @@ export class HeartbeatNode {
     this.mcpRef = undefined;
     this.pidNsLink = undefined;
     const logOffset = fileSize(this.logFile);
+    this.startLogOffset = logOffset;
     const script = path.join(this.dir, 'ns-init.sh');
     fs.writeFileSync(script, NODE_INIT_SCRIPT, { mode: 0o755 });
     const argv = [
@@ -568,6 +570,19 @@ export class HeartbeatNode {
   /** Current size of ha-log (pass as fromOffset to waitLog to see only new lines). */
   logOffset(): number {
     return fileSize(this.logFile);
+  }
+
+  /**
+   * Waits until this start's initial resource negotiation is over ("Initial
+   * resource acquisition complete"). Until then Heartbeat defers a SIGTERM
+   * ("Shutdown delayed until current resource activity finishes": its
+   * hb_giveup_resources() waits for hb_rsc_isstable()), so a test that stops
+   * a freshly started node waits for this first; returns the wait in ms.
+   */
+  async waitResourcesStable(timeoutMs: number): Promise<number> {
+    const t0 = performance.now();
+    await this.waitLog(/Initial resource acquisition complete/, timeoutMs, this.startLogOffset);
+    return performance.now() - t0;
   }
 
   /** Waits for a line in ha-log (fails early if the node exits). */

@@ -69,9 +69,11 @@ MAX_FRAME = 256 * 1024  # Heartbeat's MAXMSG: longer "frames" are garbage
 STATS_EVERY_NS = 1_000_000_000
 BACKLOG_POLL_NS = 2_000_000  # how often to retry feeding held bytes to a reader that is behind
 # Bytes written to a pty master sit in the kernel's flip buffer until a kworker moves
-# them into n_tty, where FIONREAD first counts them (usually within tens of microseconds).
-# Before deciding to drop bytes, the rig waits at most this long for a recent write to land.
-IN_FLIGHT_NS = 5_000_000
+# them into n_tty, where FIONREAD first counts them (usually within tens of microseconds,
+# but a loaded 2-core CI machine delayed the kworker past 5 ms: one byte too many was
+# admitted). Before deciding to drop bytes, the rig waits at most this long for a recent
+# write to land; a reader that consumes meanwhile ends the wait at once (see settle).
+IN_FLIGHT_NS = 50_000_000
 
 # struct termios2 (asm-generic): 4 flags, c_line, c_cc[19], c_ispeed, c_ospeed
 TERMIOS2 = struct.Struct('@IIIIB19BII')
@@ -313,11 +315,18 @@ class Direction:
         """Waits (briefly) for bytes just written to the receiver to show in FIONREAD.
 
         Without this an overrun decision could count them as free room and admit more
-        than the UART holds. A reader that consumes meanwhile keeps FIONREAD below the
-        expectation; the time bound ends the wait then, and its reads made room anyway."""
+        than the UART holds. A reader that consumes meanwhile makes FIONREAD fall (the
+        wait ends: its reads made room) or keeps it below the expectation (the time bound
+        ends it). Only called when the receiver is close to overrun, never on a ring
+        whose readers keep up."""
         deadline = self.last_write_ns + IN_FLIGHT_NS
-        while now_ns() < deadline and self.dst.unread() < self.landed_expect:
+        last = self.dst.unread()
+        while now_ns() < deadline and last < self.landed_expect:
             time.sleep(0.0001)
+            unread = self.dst.unread()
+            if unread < last:
+                return  # the reader is consuming: its reads made the room
+            last = unread
 
     def arrive(self, data):
         """Bytes reached the receiving UART: keep what fits, drop the rest (overrun)."""
