@@ -6,7 +6,7 @@
 //
 //   node --import tsx --test hil-tests/paced-cable.test.ts     (needs python3; no root needed)
 
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -102,106 +102,140 @@ function pattern(n: number, seed = 0): Buffer {
 
 const within = (measured: number, theory: number, tol: number): boolean => Math.abs(measured - theory) <= theory * tol;
 
+/** A relay woke this late for a due byte: it was held off the CPU, the machine paused. */
+const PAUSED_NS = 100e6;
+
+/**
+ * Runs a timing measurement on fresh cables (`run` registers them). If it fails
+ * while a relay woke 100+ ms late for a due byte, the whole machine paused (seen
+ * under CI load: every process frozen ~2 s at once) and the timings say nothing
+ * about the cable: it is measured again, at most three times. Any other failure,
+ * and a failure without such a pause, stands.
+ */
+async function measure(t: TestContext, what: string, run: (attempt: number, cables: PacedCable[]) => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const cables: PacedCable[] = [];
+    try {
+      await run(attempt, cables);
+      return;
+    } catch (e) {
+      let late = 0;
+      for (const c of cables) {
+        const s = await c.stats().catch(() => undefined);
+        if (s) late = Math.max(late, s.a2b.wakeLateMaxNs, s.b2a.wakeLateMaxNs);
+      }
+      if (attempt >= 3 || late < PAUSED_NS) throw e;
+      t.diagnostic(`${what}: attempt ${attempt} void, a relay woke ${(late / 1e6).toFixed(0)} ms late (machine paused): ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
+
 for (const baud of [115200, 19200]) {
   test(`throughput at ${baud} baud (8N1) is the line rate in both directions at once`, { timeout: 60_000 }, async (t) => {
     const scope = testScope(t);
     const dir = makeTmpDir(scope, `paced-${baud}`);
-    // real-time relay (as root): other HIL tests run in parallel, the wire's timing must not depend on them
-    const cable = await PacedCable.create(scope, { dir: path.join(dir, 'cable'), rtPriority: 10 });
-    const a = await openPort(scope, cable.a, baud);
-    const b = await openPort(scope, cable.b, baud);
-    const atB = new Receiver(b, true);
-    const atA = new Receiver(a, true);
-    const seconds = baud >= 100_000 ? 3 : 2;
-    const n = (baud / 10) * seconds;
-    const cpu0 = cpuSeconds(cable.pid!);
-    const t0 = nowMs();
-    await Promise.all([writePaced(a, pattern(n, 1), baud), writePaced(b, pattern(n, 2), baud)]);
-    await Promise.all([atB.wait(n, seconds * 3000), atA.wait(n, seconds * 3000)]);
-    const elapsed = (nowMs() - t0) / 1000;
-    const cpu = (cpuSeconds(cable.pid!) - cpu0) / elapsed;
-    const theory = baud / 10;
-    t.diagnostic(`a->b ${atB.rate().toFixed(1)} B/s, b->a ${atA.rate().toFixed(1)} B/s, theory ${theory} B/s; ` +
-      `relay CPU ${(cpu * 100).toFixed(1)} % of a core for two full-rate directions`);
-    assert.ok(within(atB.rate(), theory, 0.03), `a->b rate ${atB.rate()} not within 3 % of ${theory}`);
-    assert.ok(within(atA.rate(), theory, 0.03), `b->a rate ${atA.rate()} not within 3 % of ${theory}`);
-    assert.ok(within(elapsed, seconds, 0.1), `all ${n} bytes took ${elapsed.toFixed(3)} s, wire time ${seconds} s`);
-    assert.deepEqual(Buffer.concat(atB.data), pattern(n, 1), 'bytes a->b intact and in order');
-    assert.deepEqual(Buffer.concat(atA.data), pattern(n, 2), 'bytes b->a intact and in order');
-    assert.ok(cpu < 0.5, `relay used ${(cpu * 100).toFixed(0)} % of a core`);
-    const s = await cable.stats();
-    for (const d of [s.a2b, s.b2a]) {
-      assert.equal(d.bytesIn, n);
-      assert.equal(d.bytesDelivered, n);
-      assert.equal(d.bytesDropped, 0);
-      assert.equal(d.baud, baud, 'rate taken from the termios serialport set');
-      assert.equal(d.bitsPerChar, 10);
-    }
-    t.diagnostic(`relay lateness at burst ends: mean ${(s.a2b.burstLateSumNs / Math.max(1, s.a2b.bursts) / 1e3).toFixed(0)} us, max ${(s.a2b.burstLateMaxNs / 1e3).toFixed(0)} us over ${s.a2b.bursts} bursts`);
+    await measure(t, `throughput at ${baud}`, async (attempt, cables) => {
+      // real-time relay (as root): other HIL tests run in parallel, the wire's timing must not depend on them
+      const cable = await PacedCable.create(scope, { dir: path.join(dir, `cable${attempt}`), rtPriority: 10 });
+      cables.push(cable);
+      const a = await openPort(scope, cable.a, baud);
+      const b = await openPort(scope, cable.b, baud);
+      const atB = new Receiver(b, true);
+      const atA = new Receiver(a, true);
+      const seconds = baud >= 100_000 ? 3 : 2;
+      const n = (baud / 10) * seconds;
+      const cpu0 = cpuSeconds(cable.pid!);
+      const t0 = nowMs();
+      await Promise.all([writePaced(a, pattern(n, 1), baud), writePaced(b, pattern(n, 2), baud)]);
+      await Promise.all([atB.wait(n, seconds * 3000), atA.wait(n, seconds * 3000)]);
+      const elapsed = (nowMs() - t0) / 1000;
+      const cpu = (cpuSeconds(cable.pid!) - cpu0) / elapsed;
+      const theory = baud / 10;
+      t.diagnostic(`a->b ${atB.rate().toFixed(1)} B/s, b->a ${atA.rate().toFixed(1)} B/s, theory ${theory} B/s; ` +
+        `relay CPU ${(cpu * 100).toFixed(1)} % of a core for two full-rate directions`);
+      assert.ok(within(atB.rate(), theory, 0.03), `a->b rate ${atB.rate()} not within 3 % of ${theory}`);
+      assert.ok(within(atA.rate(), theory, 0.03), `b->a rate ${atA.rate()} not within 3 % of ${theory}`);
+      assert.ok(within(elapsed, seconds, 0.1), `all ${n} bytes took ${elapsed.toFixed(3)} s, wire time ${seconds} s`);
+      assert.deepEqual(Buffer.concat(atB.data), pattern(n, 1), 'bytes a->b intact and in order');
+      assert.deepEqual(Buffer.concat(atA.data), pattern(n, 2), 'bytes b->a intact and in order');
+      assert.ok(cpu < 0.5, `relay used ${(cpu * 100).toFixed(0)} % of a core`);
+      const s = await cable.stats();
+      for (const d of [s.a2b, s.b2a]) {
+        assert.equal(d.bytesIn, n);
+        assert.equal(d.bytesDelivered, n);
+        assert.equal(d.bytesDropped, 0);
+        assert.equal(d.baud, baud, 'rate taken from the termios serialport set');
+        assert.equal(d.bitsPerChar, 10);
+      }
+      t.diagnostic(`relay lateness at burst ends: mean ${(s.a2b.burstLateSumNs / Math.max(1, s.a2b.bursts) / 1e3).toFixed(0)} us, max ${(s.a2b.burstLateMaxNs / 1e3).toFixed(0)} us over ${s.a2b.bursts} bursts`);
+    });
   });
 }
 
 test('a 150-byte frame arrives one wire time after it is written (115200: 13.0 ms)', { timeout: 60_000 }, async (t) => {
   const scope = testScope(t);
   const dir = makeTmpDir(scope, 'paced-latency');
-  const cable = await PacedCable.create(scope, { dir: path.join(dir, 'cable'), frameLog: true, rtPriority: 10 });
-  const a = await openPort(scope, cable.a, 115200);
-  const b = await openPort(scope, cable.b, 115200);
-  const wire = wireTimeMs(150, 115200);
-  const latencies: number[] = [];
-  let buffered = Buffer.alloc(0);
-  let arrived: (() => void) | undefined;
-  b.on('data', (d: Buffer) => {
-    buffered = Buffer.concat([buffered, d]);
-    if (buffered.includes('<<<\n')) arrived?.();
-  });
-  for (let seq = 1; seq <= 20; seq++) {
-    const head = `>>>\nt=status\nsrc=nodea\nseq=${seq.toString(16)}\nx=`;
-    const frame = Buffer.from(head + 'y'.repeat(150 - head.length - 5) + '\n<<<\n');
-    assert.equal(frame.length, 150);
-    buffered = Buffer.alloc(0);
-    const got = new Promise<void>((r) => (arrived = r));
-    const t0 = nowMs();
-    a.write(frame);
-    await got;
-    latencies.push(nowMs() - t0);
-    assert.deepEqual(buffered, frame);
-    await sleep(5);
-  }
-  latencies.sort((x, y) => x - y);
-  const median = latencies[latencies.length >> 1]!;
-  t.diagnostic(`one-way latency: min ${latencies[0]!.toFixed(2)} median ${median.toFixed(2)} max ${latencies.at(-1)!.toFixed(2)} ms; wire time ${wire.toFixed(2)} ms`);
-  assert.ok(latencies[0]! >= wire - 0.2, `a frame arrived faster than the wire allows (${latencies[0]} ms < ${wire} ms)`);
-  // end to end includes serialport's read path in this (busy) test process
-  assert.ok(median <= wire + 2, `median latency ${median} ms is more than 2 ms above the wire time ${wire} ms`);
+  await measure(t, 'frame latency', async (attempt, cables) => {
+    const cable = await PacedCable.create(scope, { dir: path.join(dir, `cable${attempt}`), frameLog: true, rtPriority: 10 });
+    cables.push(cable);
+    const a = await openPort(scope, cable.a, 115200);
+    const b = await openPort(scope, cable.b, 115200);
+    const wire = wireTimeMs(150, 115200);
+    const latencies: number[] = [];
+    let buffered = Buffer.alloc(0);
+    let arrived: (() => void) | undefined;
+    b.on('data', (d: Buffer) => {
+      buffered = Buffer.concat([buffered, d]);
+      if (buffered.includes('<<<\n')) arrived?.();
+    });
+    for (let seq = 1; seq <= 20; seq++) {
+      const head = `>>>\nt=status\nsrc=nodea\nseq=${seq.toString(16)}\nx=`;
+      const frame = Buffer.from(head + 'y'.repeat(150 - head.length - 5) + '\n<<<\n');
+      assert.equal(frame.length, 150);
+      buffered = Buffer.alloc(0);
+      const got = new Promise<void>((r) => (arrived = r));
+      const t0 = nowMs();
+      a.write(frame);
+      await got;
+      latencies.push(nowMs() - t0);
+      assert.deepEqual(buffered, frame);
+      await sleep(5);
+    }
+    latencies.sort((x, y) => x - y);
+    const median = latencies[latencies.length >> 1]!;
+    t.diagnostic(`one-way latency: min ${latencies[0]!.toFixed(2)} median ${median.toFixed(2)} max ${latencies.at(-1)!.toFixed(2)} ms; wire time ${wire.toFixed(2)} ms`);
+    assert.ok(latencies[0]! >= wire - 0.2, `a frame arrived faster than the wire allows (${latencies[0]} ms < ${wire} ms)`);
+    // end to end includes serialport's read path in this (busy) test process
+    assert.ok(median <= wire + 2, `median latency ${median} ms is more than 2 ms above the wire time ${wire} ms`);
 
-  // The frame log: per frame one tx record (read from A) and one rx record (delivered to B).
-  await waitUntil('20 rx frame records', () => cable.frames().filter((f) => f.ev === 'rx').length >= 20, { timeoutMs: 2000 });
-  const recs = cable.frames();
-  const cableLat: number[] = [];
-  for (let seq = 1; seq <= 20; seq++) {
-    const tx = recs.find((f) => f.ev === 'tx' && f.seq === seq.toString(16));
-    const rx = recs.find((f) => f.ev === 'rx' && f.seq === seq.toString(16));
-    assert.ok(tx && rx, `frame seq ${seq} logged on both ends`);
-    assert.equal(tx.end, 'a');
-    assert.equal(rx.end, 'b');
-    assert.equal(rx.src, 'nodea');
-    assert.equal(rx.type, 'status');
-    assert.equal(rx.len, 150);
-    assert.ok(rx.ok);
-    const cableMs = (rx.t1 - tx.t0) / 1e6;
-    cableLat.push(cableMs);
-    assert.ok(cableMs >= wire - 0.05, `seq ${seq}: last byte delivered ${cableMs.toFixed(3)} ms after the first was read, faster than the wire (${wire.toFixed(3)})`);
-  }
-  cableLat.sort((x, y) => x - y);
-  const cableMedian = cableLat[cableLat.length >> 1]!;
-  const st = await cable.stats();
-  t.diagnostic(`inside the cable (first byte read -> last byte delivered): min ${cableLat[0]!.toFixed(3)} median ${cableMedian.toFixed(3)} max ${cableLat.at(-1)!.toFixed(3)} ms; ` +
-    `relay lateness at burst ends mean ${(st.a2b.burstLateSumNs / Math.max(1, st.a2b.bursts) / 1e3).toFixed(0)} us, max ${(st.a2b.burstLateMaxNs / 1e3).toFixed(0)} us`);
-  assert.ok(cableMedian <= wire + 0.5, `median time inside the cable ${cableMedian} ms, wire time ${wire} ms`);
-  // The records use process.hrtime's clock: they fall inside this test's time span.
-  const first = recs[0]!.t0 / 1e6;
-  assert.ok(first < nowMs() && first > nowMs() - 60_000, 'frame timestamps are CLOCK_MONOTONIC like process.hrtime');
+    // The frame log: per frame one tx record (read from A) and one rx record (delivered to B).
+    await waitUntil('20 rx frame records', () => cable.frames().filter((f) => f.ev === 'rx').length >= 20, { timeoutMs: 2000 });
+    const recs = cable.frames();
+    const cableLat: number[] = [];
+    for (let seq = 1; seq <= 20; seq++) {
+      const tx = recs.find((f) => f.ev === 'tx' && f.seq === seq.toString(16));
+      const rx = recs.find((f) => f.ev === 'rx' && f.seq === seq.toString(16));
+      assert.ok(tx && rx, `frame seq ${seq} logged on both ends`);
+      assert.equal(tx.end, 'a');
+      assert.equal(rx.end, 'b');
+      assert.equal(rx.src, 'nodea');
+      assert.equal(rx.type, 'status');
+      assert.equal(rx.len, 150);
+      assert.ok(rx.ok);
+      const cableMs = (rx.t1 - tx.t0) / 1e6;
+      cableLat.push(cableMs);
+      assert.ok(cableMs >= wire - 0.05, `seq ${seq}: last byte delivered ${cableMs.toFixed(3)} ms after the first was read, faster than the wire (${wire.toFixed(3)})`);
+    }
+    cableLat.sort((x, y) => x - y);
+    const cableMedian = cableLat[cableLat.length >> 1]!;
+    const st = await cable.stats();
+    t.diagnostic(`inside the cable (first byte read -> last byte delivered): min ${cableLat[0]!.toFixed(3)} median ${cableMedian.toFixed(3)} max ${cableLat.at(-1)!.toFixed(3)} ms; ` +
+      `relay lateness at burst ends mean ${(st.a2b.burstLateSumNs / Math.max(1, st.a2b.bursts) / 1e3).toFixed(0)} us, max ${(st.a2b.burstLateMaxNs / 1e3).toFixed(0)} us`);
+    assert.ok(cableMedian <= wire + 0.5, `median time inside the cable ${cableMedian} ms, wire time ${wire} ms`);
+    // The records use process.hrtime's clock: they fall inside this test's time span.
+    const first = recs[0]!.t0 / 1e6;
+    assert.ok(first < nowMs() && first > nowMs() - 60_000, 'frame timestamps are CLOCK_MONOTONIC like process.hrtime');
+  });
 });
 
 test('a receiver that does not read loses bytes beyond its buffer, counted as overrun', { timeout: 60_000 }, async (t) => {
@@ -256,34 +290,38 @@ test('a receiver that does not read loses bytes beyond its buffer, counted as ov
 test('rate: forced baud wins over termios; fallback when the application sets none', { timeout: 60_000 }, async (t) => {
   const scope = testScope(t);
   const dir = makeTmpDir(scope, 'paced-rate');
-  const forced = await PacedCable.create(scope, { dir: path.join(dir, 'forced'), baud: 115200 });
-  const a = await openPort(scope, forced.a, 9600); // would take 1.04 s at 9600
-  const b = await openPort(scope, forced.b, 9600);
-  const rx = new Receiver(b);
-  const t0 = nowMs();
-  await writeAll(a, pattern(1000));
-  await rx.wait(1000, 3000);
-  const ms = nowMs() - t0;
-  t.diagnostic(`1000 bytes on a cable forced to 115200 with both ends at 9600: ${ms.toFixed(1)} ms (wire ${wireTimeMs(1000, 115200).toFixed(1)} ms)`);
-  // Which rate applies is the question here (9600 would take 1042 ms): the bound
-  // leaves room for a busy machine; the rig's accuracy is the throughput test's job.
-  assert.ok(ms >= wireTimeMs(1000, 115200) * 0.97 && ms < wireTimeMs(1000, 115200) * 1.5, `took ${ms} ms`);
-  assert.equal((await forced.stats()).a2b.baud, 115200);
+  await measure(t, 'rate', async (attempt, cables) => {
+    const forced = await PacedCable.create(scope, { dir: path.join(dir, `forced${attempt}`), baud: 115200 });
+    cables.push(forced);
+    const a = await openPort(scope, forced.a, 9600); // would take 1.04 s at 9600
+    const b = await openPort(scope, forced.b, 9600);
+    const rx = new Receiver(b);
+    const t0 = nowMs();
+    await writeAll(a, pattern(1000));
+    await rx.wait(1000, 3000);
+    const ms = nowMs() - t0;
+    t.diagnostic(`1000 bytes on a cable forced to 115200 with both ends at 9600: ${ms.toFixed(1)} ms (wire ${wireTimeMs(1000, 115200).toFixed(1)} ms)`);
+    // Which rate applies is the question here (9600 would take 1042 ms): the bound
+    // leaves room for a busy machine; the rig's accuracy is the throughput test's job.
+    assert.ok(ms >= wireTimeMs(1000, 115200) * 0.97 && ms < wireTimeMs(1000, 115200) * 1.5, `took ${ms} ms`);
+    assert.equal((await forced.stats()).a2b.baud, 115200);
 
-  // Raw fds, no termios call: the fallback rate (19200 here) applies.
-  const fb = await PacedCable.create(scope, { dir: path.join(dir, 'fallback'), fallbackBaud: 19200 });
-  const fa = fs.openSync(fb.a, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
-  scope.defer('close fa', () => fs.closeSync(fa));
-  const fbB = await openPort(scope, fb.b, 19200);
-  const rx2 = new Receiver(fbB);
-  const t1 = nowMs();
-  fs.writeSync(fa, pattern(384));
-  await rx2.wait(384, 3000);
-  const ms2 = nowMs() - t1;
-  t.diagnostic(`384 bytes from an end that set no rate: ${ms2.toFixed(1)} ms (19200 fallback: ${wireTimeMs(384, 19200).toFixed(1)} ms)`);
-  assert.ok(ms2 >= wireTimeMs(384, 19200) * 0.97 && ms2 < wireTimeMs(384, 19200) * 1.5, `took ${ms2} ms`);
-  const s = await fb.stats();
-  assert.equal(s.a2b.baud, 19200);
+    // Raw fds, no termios call: the fallback rate (19200 here) applies.
+    const fb = await PacedCable.create(scope, { dir: path.join(dir, `fallback${attempt}`), fallbackBaud: 19200 });
+    cables.push(fb);
+    const fa = fs.openSync(fb.a, fs.constants.O_RDWR | fs.constants.O_NOCTTY);
+    scope.defer('close fa', () => fs.closeSync(fa));
+    const fbB = await openPort(scope, fb.b, 19200);
+    const rx2 = new Receiver(fbB);
+    const t1 = nowMs();
+    fs.writeSync(fa, pattern(384));
+    await rx2.wait(384, 3000);
+    const ms2 = nowMs() - t1;
+    t.diagnostic(`384 bytes from an end that set no rate: ${ms2.toFixed(1)} ms (19200 fallback: ${wireTimeMs(384, 19200).toFixed(1)} ms)`);
+    assert.ok(ms2 >= wireTimeMs(384, 19200) * 0.97 && ms2 < wireTimeMs(384, 19200) * 1.5, `took ${ms2} ms`);
+    const s = await fb.stats();
+    assert.equal(s.a2b.baud, 19200);
+  });
 });
 
 test('ends may close and reopen; unplug hangs up both ends, replug works again, counters add up', { timeout: 60_000 }, async (t) => {

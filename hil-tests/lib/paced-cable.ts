@@ -103,6 +103,12 @@ export interface CableDirectionStats {
   bursts: number;
   burstLateSumNs: number;
   burstLateMaxNs: number;
+  /**
+   * Worst lateness (ns) of the relay's wake-ups for a due byte. Far beyond the
+   * tick (100+ ms) the relay itself was held off the CPU: the machine paused,
+   * and timings measured meanwhile say nothing about the cable.
+   */
+  wakeLateMaxNs: number;
 }
 
 export interface PacedCableStats {
@@ -154,7 +160,7 @@ function emptyDirection(): CableDirectionStats {
   return {
     bytesIn: 0, bytesDelivered: 0, bytesDropped: 0, bytesQueued: 0, bytesHeld: 0, mismatchBytes: 0,
     framesSent: 0, framesDelivered: 0, badFrames: 0, maxHeld: 0, baud: 0, bitsPerChar: 0, charTimeNs: 0,
-    receiverBaud: 0, writeErrors: 0, bursts: 0, burstLateSumNs: 0, burstLateMaxNs: 0,
+    receiverBaud: 0, writeErrors: 0, bursts: 0, burstLateSumNs: 0, burstLateMaxNs: 0, wakeLateMaxNs: 0,
   };
 }
 
@@ -164,6 +170,7 @@ function addDirection(past: CableDirectionStats, now: CableDirectionStats): Cabl
   for (const k of COUNTERS) out[k] = past[k] + now[k];
   out.maxHeld = Math.max(past.maxHeld, now.maxHeld);
   out.burstLateMaxNs = Math.max(past.burstLateMaxNs, now.burstLateMaxNs);
+  out.wakeLateMaxNs = Math.max(past.wakeLateMaxNs, now.wakeLateMaxNs);
   if (!now.baud) Object.assign(out, { baud: past.baud, bitsPerChar: past.bitsPerChar, charTimeNs: past.charTimeNs });
   return out;
 }

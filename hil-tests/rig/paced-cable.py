@@ -238,7 +238,7 @@ class Direction:
         self.c = dict(bytesIn=0, bytesDelivered=0, bytesDropped=0, mismatchBytes=0,
                       framesSent=0, framesDelivered=0, badFrames=0, maxHeld=0,
                       baud=0, bitsPerChar=0, charTimeNs=0, receiverBaud=0, writeErrors=0,
-                      bursts=0, burstLateSumNs=0, burstLateMaxNs=0)
+                      bursts=0, burstLateSumNs=0, burstLateMaxNs=0, wakeLateMaxNs=0)
         base = {'cable': cfg.name, 'dir': label}
         self.tx_scan = FrameScanner(self._frame('tx', frames_emit), dict(base, ev='tx', end=src.label)) if frames_emit else None
         self.rx_scan = FrameScanner(self._frame('rx', frames_emit), dict(base, ev='rx', end=dst.label)) if frames_emit else None
@@ -549,6 +549,7 @@ def main():
             t = now_ns()
             rlist = [wake_r] + [d.src.master for d in dirs if d.wants_input()]
             wakes = [w for w in (d.next_wake(t) for d in dirs) if w is not None]
+            byte_due = min(wakes) if wakes else None
             if dirty:
                 wakes.append(last_stats + STATS_EVERY_NS)
             timeout = None if not wakes else max(0.0, (min(wakes) - t) / 1e9)
@@ -557,6 +558,11 @@ def main():
             except InterruptedError:
                 ready = []
             t = now_ns()
+            if byte_due is not None and t > byte_due:
+                # How late the relay got the CPU for a due byte: far beyond the tick
+                # (100+ ms) the relay itself was held off, i.e. the machine paused.
+                for d in dirs:
+                    d.c['wakeLateMaxNs'] = max(d.c['wakeLateMaxNs'], t - byte_due)
             if wake_r in ready:
                 try:
                     os.read(wake_r, 512)
