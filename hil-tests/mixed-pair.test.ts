@@ -31,12 +31,13 @@ test('mixed pair ringbeat + Heartbeat 3.0.6: kill either, the other takes the VI
   const nodes = ['nodea', 'nodeb'];
   const rb = RingbeatNode.create(scope, {
     name: 'nodea', nodes, dir, net, host: net.host('nodea'), media: [`serial ${cable.a}`, 'bcast eth0'],
-    keepalive: '200ms', deadtime: '1', warntime: '600ms', initdead: '10',
+    // deadtime 3 s: a machine-wide pause of ~2 s under CI load must not read as a death (see interop-heartbeat.test.ts)
+    keepalive: '200ms', deadtime: '3', warntime: '600ms', initdead: '10',
   });
   (await import('node:fs')).writeFileSync(path.join(rb.confDir, 'haresources'), HARESOURCES);
   const hb = await HeartbeatNode.create(scope, {
     name: 'nodeb', nodes, dir, host: net.host('nodeb'), media: [`serial ${cable.b}`, 'bcast eth0'],
-    keepalive: '200ms', deadtime: 1, warntime: '600ms', initdead: 10, haresources: HARESOURCES, autoFailback: 'off',
+    keepalive: '200ms', deadtime: 3, warntime: '600ms', initdead: 10, haresources: HARESOURCES, autoFailback: 'off',
   });
   const holders = () => addressHolders([net.host('nodea'), net.host('nodeb')], VIP4);
   const on = async (who: string, timeoutMs: number, what: string) => {
