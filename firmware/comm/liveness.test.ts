@@ -138,6 +138,27 @@ test('a late confirm timer (stalled process) defers the decision and reports the
   assert.equal(deaths().length, 0, 'no death declared on a stall');
 });
 
+test('after a stall the frames sent meanwhile may be lost: a status within a keepalive keeps the peer alive', () => {
+  const { l, clock, events, deaths } = setup();
+  l.start();
+  l.heard('b', 'eth0', { st: 'active' });
+  l.heard('c', 'eth0', { st: 'active' });
+  clock.advance(400);
+  // 300 ms stall across the deadline (500); what b and c sent meanwhile was
+  // lost (an overrun UART): nothing is waiting when the loop runs again.
+  clock.stall(300);
+  clock.advance(0);
+  assert.equal(events.filter((e) => e.type === 'stall').length, 1, 'stall reported');
+  clock.advance(80); // the old settle period (20 ms) is long over: no verdict yet
+  assert.equal(deaths().length, 0);
+  l.heard('b', 'eth0'); // b's next status, one keepalive after the stall
+  clock.advance(60);
+  assert.deepEqual(deaths().map((e) => e.type === 'node-state' && e.node), ['c'], 'c stayed silent for a keepalive after the stall: dead');
+  assert.equal(l.stateOf('b'), 'active');
+  const death = deaths()[0]!;
+  assert.equal(death.atMs, 700 + 100 + 20, 'judged one keepalive + settle after the stall ended');
+});
+
 function crossSetup() {
   const asked: string[] = [];
   let askers = ['c'];

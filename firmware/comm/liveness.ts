@@ -15,7 +15,10 @@
 // prove the node alive may still sit unread in a socket or pty buffer. So a
 // death is only declared after a short settle period in which the loop has
 // really run (the confirm timer itself must not be late), and a stall of this
-// process is reported instead of being mistaken for a silent peer.
+// process is reported instead of being mistaken for a silent peer. After a
+// stall the settle period is a whole keepalive longer: what the peers sent
+// meanwhile may be lost (a UART overruns in 350 ms at 115200 baud), and their
+// next status is at most one keepalive away.
 
 import type { Clock, TimerHandle } from '../core/clock';
 import type { LinkState, MembershipEvent, NodeState, NodeStateReason } from './events';
@@ -95,6 +98,8 @@ export class Liveness {
   private localState: 'init' | 'up' | 'active' = 'init';
   private readonly startedAt: number;
   private readonly settleMs: number;
+  /** Wait before judging after this process was stalled: one keepalive for a fresh status, plus settle. */
+  private readonly stallGraceMs: number;
   private scanTimer?: TimerHandle;
   private scanAt = Infinity;
   private confirming?: TimerHandle;
@@ -107,6 +112,7 @@ export class Liveness {
   ) {
     this.startedAt = clock.now();
     this.settleMs = opts.settleMs ?? Math.min(25, opts.keepaliveMs / 2);
+    this.stallGraceMs = opts.keepaliveMs + this.settleMs;
     for (const n of opts.nodes) {
       if (n === opts.localNode) continue;
       this.peers.set(n, { name: n, state: 'init', links: new Map(), lateHeartbeats: 0, deaths: 0, restarts: 0 });
@@ -310,23 +316,26 @@ export class Liveness {
     const { nodes, links } = this.expired(now);
     if (nodes.length === 0 && links.length === 0) return this.rearm();
     // Ran late: this process was stalled, so the silence may be ours.
-    if (now - dueAt > this.settleMs) this.emit({ type: 'stall', lateMs: now - dueAt, atMs: now });
-    if (!this.confirming) this.confirm(now + this.settleMs, 0);
+    const stalled = now - dueAt > this.settleMs;
+    if (stalled) this.emit({ type: 'stall', lateMs: now - dueAt, atMs: now });
+    if (!this.confirming) this.confirm(stalled ? this.stallGraceMs : this.settleMs, 0);
   }
 
   /**
-   * Second look after the settle period. If this timer itself ran late, the
-   * process was stalled and unread frames may be waiting: look again.
+   * Second look after `waitMs` (the settle period, or the stall grace). If
+   * this timer itself ran late, the process was stalled and frames may be
+   * waiting or lost: look again after the stall grace.
    */
-  private confirm(dueAt: number, attempt: number): void {
-    this.confirming = this.clock.after(this.settleMs, () => {
+  private confirm(waitMs: number, attempt: number): void {
+    const dueAt = this.clock.now() + waitMs;
+    this.confirming = this.clock.after(waitMs, () => {
       this.confirming = undefined;
       if (this.stopped) return;
       const now = this.clock.now();
       const late = now - dueAt;
       if (late > this.settleMs && attempt < 3) {
         this.emit({ type: 'stall', lateMs: late, atMs: now });
-        this.confirm(now + this.settleMs, attempt + 1);
+        this.confirm(this.stallGraceMs, attempt + 1);
         return;
       }
       const { nodes, links } = this.expired(now);
