@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HeartbeatNode } from './lib/heartbeat-node';
 import { LabNet } from './lib/netns';
+import { PauseWatch } from './lib/pause-watch';
 import { sleep, testScope, waitUntil } from './lib/procs';
 import { requireCommands, requireHeartbeat, requireLab } from './lib/require';
 import { CableRing } from './lib/ring';
@@ -59,6 +60,8 @@ describe('serial ring relay on paced cables', { concurrency: 2 }, () => {
     requireLab();
     requireCommands(['python3'], 'paced serial cable');
     const scope = testScope(t);
+    const pauses = new PauseWatch();
+    scope.defer('stop the pause watch', () => pauses.stop());
     const dir = makeTmpDir(scope, 'ring4');
     const names = ['n0', 'n1', 'n2', 'n3'];
     const net = await LabNet.create(scope, { hosts: names });
@@ -79,20 +82,26 @@ describe('serial ring relay on paced cables', { concurrency: 2 }, () => {
       const st = (await ring.stats())[i]!;
       return st.a2b.framesDelivered + st.b2a.framesDelivered;
     };
-    const f0 = await framesOn(1);
-    await sleep(3000);
-    const f1 = await framesOn(1);
-    await sleep(3000);
-    const f2 = await framesOn(1);
-    const w1 = f1 - f0;
-    const w2 = f2 - f1;
+    // A machine-wide pause moves frames from one window into the next (the cable
+    // delivers what waited): windows it touched are measured again.
+    let w1 = 0;
+    let w2 = 0;
+    for (let attempt = 1; ; attempt++) {
+      const m0 = performance.now();
+      const f0 = await framesOn(1);
+      await sleep(3000);
+      const f1 = await framesOn(1);
+      await sleep(3000);
+      const f2 = await framesOn(1);
+      [w1, w2] = [f1 - f0, f2 - f1];
+      const paused = pauses.worstBetween(m0 - 1000);
+      if (paused === 0 || attempt === 3) break;
+      t.diagnostic(`frame windows ${w1}, ${w2} void: the machine paused ${paused.toFixed(0)} ms`);
+    }
     // Each node's status (5/s) crosses each link about once (the two copies
     // meet half way round), ACKs add a few: 4 nodes x 5/s x 3 s = 60, x2 margin.
-    // Circulating frames would grow from one window to the next; fewer frames
-    // in one window (the machine paused under load: nobody sent) are no fault.
-    const expected = 4 * (1000 / KEEPALIVE) * 3;
-    assert.ok(w1 <= expected * 2 && w2 <= expected * 2, `frames on a link in 3 s: ${w1}, ${w2}`);
-    assert.ok(w2 <= Math.max(w1, expected) * 1.25 + 10, `not growing: ${w1} then ${w2} frames per 3 s`);
+    assert.ok(w1 <= 4 * (1000 / KEEPALIVE) * 3 * 2 && w2 <= 4 * (1000 / KEEPALIVE) * 3 * 2, `frames on a link in 3 s: ${w1}, ${w2}`);
+    assert.ok(Math.abs(w2 - w1) <= Math.max(10, w1 / 4), `steady: ${w1} then ${w2} frames per 3 s`);
 
     // One cut link: the ring becomes a line, nobody dies.
     await ring.cut(0);
@@ -108,6 +117,7 @@ describe('serial ring relay on paced cables', { concurrency: 2 }, () => {
     await sleep(2 * DEADTIME);
 
     // n2 isolated: both its cables cut.
+    const tIsolate = performance.now();
     await ring.isolate('n2');
     const others = nodes.filter((n) => n.name !== 'n2');
     for (const n of others) await n.waitNodeState('n2', 'dead', DEADTIME + 5000);
@@ -117,17 +127,27 @@ describe('serial ring relay on paced cables', { concurrency: 2 }, () => {
       const m = /node n2: is dead \(deadtime, silent (\d+)ms\)/.exec(n.log());
       assert.ok(m, n.tail());
       const silent = Number(m[1]);
-      assert.ok(silent >= DEADTIME && silent <= bound, `${n.name} declared n2 dead after ${silent} ms of silence (bound ${bound} ms)`);
+      assert.ok(silent >= DEADTIME, `${n.name} declared n2 dead after only ${silent} ms of silence`);
+      const paused = pauses.worstBetween(tIsolate - DEADTIME);
+      if (paused === 0) assert.ok(silent <= bound, `${n.name} declared n2 dead after ${silent} ms of silence (bound ${bound} ms)`);
+      else t.diagnostic(`${n.name}: the machine paused ${paused.toFixed(0)} ms while it waited; ${silent} ms of silence not judged against ${bound} ms`);
       const s = await n.status();
       for (const p of s.comm!.nodes.filter((x) => !x.self && x.name !== 'n2')) assert.equal(p.state, 'active', `${n.name} still sees ${p.name}`);
     }
     // After the isolation the remaining line is quiet again (nothing keeps circulating).
     await sleep(2000);
-    const g0 = await framesOn(0);
-    await sleep(3000);
-    const g1 = await framesOn(0);
-    assert.ok(g1 - g0 <= 3 * (1000 / KEEPALIVE) * 3 * 2, `frames on a link after the isolation: ${g1 - g0} per 3 s`);
-    t.diagnostic(`frames per link per 3 s: ${w1}, ${w2}; after isolating n2: ${g1 - g0}`);
+    let g = 0;
+    for (let attempt = 1; ; attempt++) {
+      const m0 = performance.now();
+      const g0 = await framesOn(0);
+      await sleep(3000);
+      g = (await framesOn(0)) - g0;
+      const paused = pauses.worstBetween(m0 - 1000);
+      if (paused === 0 || attempt === 3) break;
+      t.diagnostic(`frame window ${g} void: the machine paused ${paused.toFixed(0)} ms`);
+    }
+    assert.ok(g <= 3 * (1000 / KEEPALIVE) * 3 * 2, `frames on a link after the isolation: ${g} per 3 s`);
+    t.diagnostic(`frames per link per 3 s: ${w1}, ${w2}; after isolating n2: ${g}`);
     await waitUntil('n2 alone thinks the others are dead', async () => (await nodes[2]!.status()).comm!.nodes.filter((x) => !x.self && x.state === 'dead').length === 3, { timeoutMs: 10_000 });
   });
 });

@@ -489,14 +489,27 @@ export class HeartbeatNode {
     return this.exec([CL_STATUS_BIN, ...args], { timeoutMs: 10_000, ...opts });
   }
 
-  /** `cl_status nodestatus <name>` -> 'active' | 'up' | 'init' | 'dead' | 'ping' ...; throws on error. */
-  async nodeStatus(name: string, timeoutMs = 10_000): Promise<string> {
-    const r = await this.clStatus(['nodestatus', name], { timeoutMs });
-    const out = r.stdout.trim();
-    if (out === '' || (r.code !== 0 && r.code !== 1)) {
-      throw new Error(`cl_status nodestatus ${name} on ${this.name}: code ${r.code}: ${(r.stderr || r.stdout).trim()}`);
+  /**
+   * `cl_status nodestatus <name>` -> 'active' | 'up' | 'init' | 'dead' | 'ping' ...
+   * A query that fails (no answer: cl_status could not sign on, code 12, or ran
+   * out of time, as when the whole machine paused under load) is asked again,
+   * `tries` times in all; an answer is never second-guessed. Throws after the last.
+   */
+  async nodeStatus(name: string, timeoutMs = 10_000, tries = 3): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      let failure: string;
+      try {
+        const r = await this.clStatus(['nodestatus', name], { timeoutMs });
+        const out = r.stdout.trim();
+        if (out !== '' && (r.code === 0 || r.code === 1)) return out;
+        failure = `code ${r.code}: ${(r.stderr || r.stdout).trim()}`;
+      } catch (e) {
+        if (!this.running) throw e;
+        failure = e instanceof Error ? e.message : String(e);
+      }
+      if (attempt >= tries || !this.running) throw new Error(`cl_status nodestatus ${name} on ${this.name}: ${failure}`);
+      await sleep(500);
     }
-    return out;
   }
 
   /**
@@ -519,7 +532,7 @@ export class HeartbeatNode {
       }
       try {
         const left = timeoutMs - (performance.now() - t0);
-        const s = await this.nodeStatus(name, Math.min(10_000, Math.max(300, left)));
+        const s = await this.nodeStatus(name, Math.min(10_000, Math.max(300, left)), 1); // this loop asks again itself
         last = s;
         if (want.includes(s)) return { status: s, elapsedMs: performance.now() - t0 };
       } catch (e) {
