@@ -8,7 +8,7 @@
 //   node scripts/run-tests.mjs all       both (default)
 //   extra args are passed through as file filters (substring match)
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -42,14 +42,44 @@ function testEnv() {
   return env;
 }
 
-function run(files, concurrency) {
+function run(files, concurrency, extraEnv = {}) {
   if (files.length === 0) return 0;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], {
     cwd: root,
     stdio: 'inherit',
-    env: testEnv(),
+    env: { ...testEnv(), ...extraEnv },
   });
   return r.status ?? 1;
+}
+
+// HIL scratch directories (node logs, Heartbeat's ha-log, dpkg --root, flash
+// images, caches) go to a RAM disk of their own when we may mount one (root).
+// On the CI VM the disk is slow to read while it writes back: a real
+// Heartbeat node, whose pages the kernel had reclaimed (its mlockall needs a
+// memlock limit the sandbox will not raise), sat in a page fault for seconds
+// while other tests wrote hundreds of MB, and every peer of it saw a death.
+// HIL_SCRATCH_ON_DISK=1 keeps them under the ordinary TMPDIR.
+function ramScratch() {
+  if (process.env.HIL_SCRATCH_ON_DISK === '1' || process.getuid?.() !== 0) return undefined;
+  const dir = mkdtempSync('/tmp/ringbeat-hil-ram-');
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=1777,size=8g', 'ringbeat-hil', dir], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    rmdirSync(dir);
+    console.error(`# HIL scratch stays on disk: mounting a tmpfs failed (${(r.stderr || r.error?.message || '').trim()})`);
+    return undefined;
+  }
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    // lazy: a process a failed test left behind must not keep the RAM disk mounted
+    spawnSync('umount', ['--lazy', dir]);
+    try { rmdirSync(dir); } catch { /* busy: unmounted lazily, removed on next boot of /tmp */ }
+  };
+  process.on('exit', release);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => { release(); process.exit(128 + (sig === 'SIGHUP' ? 1 : sig === 'SIGINT' ? 2 : 15)); });
+  console.log(`# HIL scratch on a RAM disk: ${dir}`);
+  return { dir, release };
 }
 
 // Type errors fail the run, and HIL tests run the BUILT program (dist/), so
@@ -69,9 +99,12 @@ if (suite === 'all' && filters.length === 0) step('typecheck', [process.execPath
 // the build cache (node_modules/.cache/ringbeat) in seconds.
 if (suite === 'hil' || suite === 'all') step('build', [process.execPath, join(root, 'scripts/build.mjs'), '--arch', 'x64,arm64', '--packages=x64']);
 if (suite === 'unit' || suite === 'all') rc ||= run(unit, 2);
-if (suite === 'hil' || suite === 'all') {
-  const parallel = run(hil.filter((f) => !ALONE.includes(f)), Number(process.env.HIL_CONCURRENCY ?? 4));
-  const alone = run(hil.filter((f) => ALONE.includes(f)), 1);
+if ((suite === 'hil' || suite === 'all') && hil.length > 0) {
+  const scratch = ramScratch();
+  const env = scratch ? { TMPDIR: scratch.dir } : {};
+  const parallel = run(hil.filter((f) => !ALONE.includes(f)), Number(process.env.HIL_CONCURRENCY ?? 4), env);
+  const alone = run(hil.filter((f) => ALONE.includes(f)), 1, env);
+  scratch?.release();
   rc ||= parallel || alone;
 }
 process.exit(rc);
