@@ -100,6 +100,13 @@ if (suite === 'all' && filters.length === 0) step('typecheck', [process.execPath
 if (suite === 'hil' || suite === 'all') step('build', [process.execPath, join(root, 'scripts/build.mjs'), '--arch', 'x64,arm64', '--packages=x64']);
 if (suite === 'unit' || suite === 'all') rc ||= run(unit, 2);
 if ((suite === 'hil' || suite === 'all') && hil.length > 0) {
+  // The real Heartbeat calls sync() (caught in D state in sync_inodes_sb /
+  // wb_wait_for_completion): it waits for every dirty page on the machine. The
+  // build above leaves hundreds of MB (two executables, .deb, xz) to write back;
+  // flush them now, not inside a Heartbeat node's main loop mid-test.
+  const t0 = performance.now();
+  spawnSync('sync');
+  console.log(`# wrote back the build's dirty pages before the HIL tests (sync: ${Math.round(performance.now() - t0)} ms)`);
   const scratch = ramScratch();
   const env = scratch ? { TMPDIR: scratch.dir } : {};
   const parallel = run(hil.filter((f) => !ALONE.includes(f)), Number(process.env.HIL_CONCURRENCY ?? 4), env);
