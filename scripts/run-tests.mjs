@@ -58,9 +58,10 @@ function run(files, concurrency, extraEnv = {}) {
 // Heartbeat node, whose pages the kernel had reclaimed (its mlockall needs a
 // memlock limit the sandbox will not raise), sat in a page fault for seconds
 // while other tests wrote hundreds of MB, and every peer of it saw a death.
-// HIL_SCRATCH_ON_DISK=1 keeps them under the ordinary TMPDIR.
+// HIL_SCRATCH_ON_DISK=1 keeps them under the ordinary TMPDIR, and so does
+// HIL_KEEP=1 (kept scratch must outlive the run).
 function ramScratch() {
-  if (process.env.HIL_SCRATCH_ON_DISK === '1' || process.getuid?.() !== 0) return undefined;
+  if (process.env.HIL_SCRATCH_ON_DISK === '1' || process.env.HIL_KEEP === '1' || process.getuid?.() !== 0) return undefined;
   const dir = mkdtempSync('/tmp/ringbeat-hil-ram-');
   const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'mode=1777,size=8g', 'ringbeat-hil', dir], { encoding: 'utf8' });
   if (r.status !== 0) {
