@@ -142,12 +142,6 @@ export function renderHaCf(cfg: HeartbeatConfig): string {
     'logfile /var/log/ha-log',
     ...(cfg.debug ? ['debugfile /var/log/ha-debug', `debug ${cfg.debug}`] : []),
     'use_logd no',
-    // Above ringbeat's heartbeat path (SCHED_FIFO 10 by default). Each lab node
-    // stands for a board with its own CPU; here all share 2 cores, and six
-    // ringbeat nodes starting at once kept both busy at FIFO 10 for over a
-    // second (JIT at real-time priority): Heartbeat at its default (RR 1) got
-    // no CPU, answered no cl_status for 16 s and declared its peers dead.
-    'rtprio 20',
     `keepalive ${hbTimeText(keepalive)}`,
     `deadtime ${hbTimeText(deadtime)}`,
     ...(cfg.warntime !== undefined ? [`warntime ${hbTimeText(cfg.warntime)}`] : []),
