@@ -26,7 +26,7 @@ import { makeTmpDir } from './lib/tmp';
 
 const SOAK_MS = Number(process.env.HIL_SOAK_S ?? 60) * 1000;
 const KEEPALIVE = '200ms';
-// Six pairs soak side by side next to the other HIL suites on 2 cores. Runs
+// The pairs soak side by side next to the other HIL suites on 2 cores. Runs
 // under load saw every Heartbeat process on the machine frozen for ~1.9 s at
 // the same instant ("Dispatch function for send local status was delayed
 // 1910 ms", its own heartbeat late too) and, with deadtime 1 s, declare its
